@@ -144,7 +144,9 @@ def run(root: Path) -> None:
     store_url = f"http://{host}:{env.get('STORE_PORT', '8002')}"
     services: list[subprocess.Popen[bytes]] = []
     redis_proc: list[subprocess.Popen[bytes]] = []
+    # Explicit handlers: a stack started from a script may inherit SIGINT as ignored.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         if not redis_answers(env["REDIS_URL"]):
             print(f"  stack | no Redis at {env['REDIS_URL']}: starting redis-server", flush=True)
