@@ -133,9 +133,11 @@ def _report(name: str, res: dict[str, tuple[float, float, float]]) -> None:
 
 def errors(pred: set[Span], gold: set[Span], docs: Sequence[Document]) -> Iterable[str]:
     """Readable false positives and negatives, for error analysis."""
+
     def show(s: Span) -> str:
         doc = docs[s[0]]
         return f"{s[3]:<4} {doc.body[doc.starts[s[1]] : doc.ends[s[2] - 1]]}"
+
     fp = Counter(show(s) for s in pred - gold)
     fn = Counter(show(s) for s in gold - pred)
     yield from (f"FP {n:3d} {t}" for t, n in fp.most_common(40))
@@ -165,8 +167,10 @@ def main() -> None:
     t2 = time.perf_counter()
     _report("spaCy-small zero-shot", base)
     _report("Enricher.enrich", mine)
-    print(f"F1 ratio enricher/baseline: {mine['ALL'][2] / max(base['ALL'][2], 1e-9):.3f}"
-          f"   (baseline {t1 - t0:.1f}s, enricher {t2 - t1:.1f}s)")
+    print(
+        f"F1 ratio enricher/baseline: {mine['ALL'][2] / max(base['ALL'][2], 1e-9):.3f}"
+        f"   (baseline {t1 - t0:.1f}s, enricher {t2 - t1:.1f}s)"
+    )
     if args.errors:
         for line in errors(pred_spans, gold, docs):
             print(line)

