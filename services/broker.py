@@ -12,7 +12,8 @@ import orjson
 from faststream.redis import RedisBroker
 from faststream.redis.parser import MessageFormat
 
-from services.contracts import SCHEMA_VERSION, MalformedEntry, decode_envelope
+from services.contracts import SCHEMA_VERSION, decode_envelope
+from services.errors import MalformedEntry
 
 if TYPE_CHECKING:
     from fast_depends.library.serializer import SerializerProto

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import typer
+from redis.asyncio import Redis
+from rich.console import Console
+from rich.table import Table
+
+from services import deadletter
+from services.settings import CommonSettings
 
 app = typer.Typer(help="Wirestream: news ingestion, enrichment and search.", no_args_is_help=True)
+dead = typer.Typer(help="Inspect and replay dead-lettered entries (uses REDIS_URL and STREAM_PREFIX).")
+app.add_typer(dead, name="dead")
+console = Console()
+T = TypeVar("T")
 
 
 @app.callback()
@@ -20,6 +34,57 @@ def run(root: Path = typer.Option(Path.cwd(), help="project folder holding seeds
     from services.devstack import run as run_stack
 
     run_stack(root)
+
+
+def _with_redis(action: Callable[[Redis, CommonSettings], Awaitable[T]]) -> T:
+    settings = CommonSettings()
+
+    async def go() -> T:
+        redis = Redis.from_url(settings.redis_url)
+        try:
+            return await action(redis, settings)
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(go())
+
+
+@dead.command("list")
+def dead_list(
+    stage: str | None = typer.Option(None, help="only entries that died in this stage (enrich, store)"),
+    limit: int = typer.Option(20, min=1, max=1000),
+) -> None:
+    """List dead entries, newest first."""
+    entries = _with_redis(
+        lambda r, s: deadletter.list_dead(r, prefix=s.stream_prefix, stage=stage, limit=limit)
+    )
+    table = Table("dead id", "stage", "deliveries", "died at (UTC)", "error")
+    for entry in entries:
+        died = datetime.fromtimestamp(entry.dead_at_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(entry.id, entry.stage, str(entry.deliveries), died, entry.error[:120])
+    console.print(table)
+    console.print(f"{len(entries)} dead entries shown")
+
+
+@dead.command("replay")
+def dead_replay(dead_ids: list[str] = typer.Argument(..., help="ids from `wirestream dead list`")) -> None:
+    """Re-publish dead entries to the stage they failed in; each leaves the dead stream once re-published."""
+
+    async def replay_all(redis: Redis, settings: CommonSettings) -> int:
+        missing = 0
+        for dead_id in dead_ids:
+            done = await deadletter.replay(
+                redis, prefix=settings.stream_prefix, dead_id=dead_id, maxlen=settings.stream_maxlen
+            )
+            if done is None:
+                console.print(f"[red]{dead_id}: no such dead entry[/red]")
+                missing += 1
+            else:
+                console.print(f"{dead_id} → {done[0]} as {done[1]}")
+        return missing
+
+    if _with_redis(replay_all):
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

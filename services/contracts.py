@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal, TypeVar
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from services.errors import MalformedEntry
+
 SCHEMA_VERSION = 1
 DATA_FIELD = "__data__"
 
@@ -50,6 +52,16 @@ def seen_key(prefix: str) -> str:
     return f"{prefix}:seen"
 
 
+def failures_key(stream: str, group: str) -> str:
+    """Name the hash of each pending entry's last error, shared by the replicas of a group."""
+    return f"{stream}:{group}:failures"
+
+
+def stage_input(prefix: str, stage: str) -> str:
+    """Name the stream a stage consumes, where a dead entry of that stage is replayed."""
+    return {"enrich": raw_stream(prefix), "store": enriched_stream(prefix)}[stage]
+
+
 def _not_blank(value: str) -> str:
     value = value.strip()
     if not value:
@@ -69,6 +81,7 @@ def _clean_tags(tags: list[str]) -> list[str]:
 
 
 NonBlank = Annotated[str, AfterValidator(_not_blank)]
+_NOT_BLANK: dict[str, Any] = {"minLength": 1, "pattern": r"\S"}
 AwareTime = Annotated[datetime | None, AfterValidator(_aware)]
 Tags = Annotated[list[str], AfterValidator(_clean_tags)]
 
@@ -78,8 +91,13 @@ class ArticleIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    title: NonBlank = Field(max_length=1000, examples=["Lavrov to host North Korean counterpart in Moscow"])
-    body: NonBlank = Field(examples=["On January 16, Moscow is set to host a meeting ..."])
+    # The schema states "not blank" for generated clients; the validator enforces it with a clear message.
+    title: NonBlank = Field(
+        max_length=1000,
+        json_schema_extra=_NOT_BLANK,
+        examples=["Lavrov to host North Korean counterpart in Moscow"],
+    )
+    body: NonBlank = Field(json_schema_extra=_NOT_BLANK, examples=["On January 16, Moscow is set to host a meeting"])
     url: str | None = Field(default=None, max_length=4000, examples=["https://example.com/news/1"])
     published_at: AwareTime = Field(default=None, examples=["2024-01-15T08:07:00Z"])
     author: str | None = Field(default=None, max_length=500)
@@ -142,10 +160,6 @@ class EnrichedArticle(RawArticle):
     reading_time_s: int = 0
     enrichment: Enrichment
     enriched_at: datetime
-
-
-class MalformedEntry(ValueError):
-    """An entry that no version of the contract can read."""
 
 
 def encode_entry(body: BaseModel, *, event_type: str, correlation_id: str = "") -> bytes:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from prometheus_client import Counter
 
 PROCESSED = Counter("wirestream_processed", "Entries processed and acknowledged", ["stage"])
-FAILURES = Counter("wirestream_failures", "Entries that failed and were left pending for retry", ["stage"])
+FAILURES = Counter(
+    "wirestream_failures", "Entries that failed and were left pending for retry", ["stage", "kind"]
+)
 DEAD = Counter("wirestream_dead_lettered", "Entries moved to the dead-letter stream", ["stage"])
 RECLAIMED = Counter("wirestream_reclaimed", "Pending entries taken over from an idle consumer", ["stage"])
 GROUP_RECREATED = Counter(
     "wirestream_group_recreated", "Consumer groups recreated after Redis lost them", ["stage"]
 )
 INGESTED = Counter("wirestream_ingested", "Articles answered by ingest", ["status"])
+THROTTLED = Counter("wirestream_throttled", "Requests refused to protect the pipeline", ["reason"])

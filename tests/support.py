@@ -34,9 +34,10 @@ def wait_for(
 class Service:
     """One service started with ``python -m services.<name>``, as docker-compose starts it."""
 
-    def __init__(self, name: str, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path, log_name: str | None = None) -> None:
         self.name = name
-        self.log_path = log_dir / f"{name}.log"
+        self.expected_dead = False
+        self.log_path = log_dir / f"{log_name or name}.log"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", f"services.{name}"],
             cwd=ROOT,
@@ -62,6 +63,7 @@ class Service:
         wait_for(healthy, timeout=timeout, what=f"{self.name} to answer /healthz")
 
     def signal(self, sig: int) -> None:
+        self.expected_dead = True
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, sig)
 

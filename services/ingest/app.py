@@ -6,14 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from services import metrics
+from services.auth import client_id, parse_keys, require_key
 from services.contracts import ArticleIn
 from services.health import add_health_routes
+from services.ingest.guards import Backpressure, RateLimiter
 from services.ingest.parsing import BadInput, article_from_body, article_from_fields, batch_items, to_raw
 from services.ingest.publisher import Publisher
 from services.ingest.settings import IngestSettings
@@ -44,12 +47,17 @@ class BatchResult(BaseModel):
     rejected: int
 
 
+# A title line and some body after it: the least a plain-text article needs.
+PLAIN_TEXT_PATTERN = r"\S[^\n]*\n\s*\S"
 _ARTICLE_BODY = {
     "requestBody": {
         "required": True,
         "content": {
             "application/json": {"schema": ArticleIn.model_json_schema()},
-            "text/plain": {"schema": {"type": "string"}, "example": " date 2024-01-15 en English\n..."},
+            "text/plain": {
+                "schema": {"type": "string", "pattern": PLAIN_TEXT_PATTERN},
+                "example": "Harbour reopens after storm\nThe harbour reopened on Monday after the storm passed.",
+            },
         },
     }
 }
@@ -90,6 +98,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         redis = Redis.from_url(cfg.redis_url)
         app.state.redis = redis
         app.state.publisher = Publisher(redis, cfg.stream_prefix, cfg.stream_maxlen)
+        app.state.limiter = RateLimiter(redis, cfg.stream_prefix, cfg.rate_limit_per_s, cfg.rate_limit_burst)
+        app.state.backpressure = Backpressure(redis, cfg.stream_prefix, cfg.max_raw_lag)
         try:
             yield
         finally:
@@ -103,6 +113,40 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         default_response_class=JSONResponse,
     )
 
+    async def admit(request: Request) -> None:
+        """Refuse a write when its client is over its rate or the pipeline is over its lag."""
+        wait = await app.state.limiter.retry_after(client_id(request))
+        if wait:
+            metrics.THROTTLED.labels(reason="rate_limit").inc()
+            raise HTTPException(
+                429,
+                f"rate limit of {cfg.rate_limit_per_s:g} requests/s exceeded",
+                headers={"Retry-After": str(wait)},
+            )
+        if await app.state.backpressure.overloaded():
+            metrics.THROTTLED.labels(reason="backpressure").inc()
+            raise HTTPException(
+                503,
+                f"enrichment is {await app.state.backpressure.lag()} articles behind; retry later",
+                headers={"Retry-After": "5"},
+            )
+
+    writes = [Depends(require_key(parse_keys(cfg.ingest_api_keys))), Depends(admit)]
+    write_errors: dict[int | str, dict[str, Any]] = {
+        401: {"description": "Missing or invalid API key"},
+        429: {"description": "Rate limit exceeded; see Retry-After"},
+        503: {"description": "Pipeline overloaded or Redis unreachable; see Retry-After"},
+    }
+
+    @app.exception_handler(RedisError)
+    async def redis_down(_: Request, exc: RedisError) -> JSONResponse:
+        metrics.INGESTED.labels(status="unavailable").inc()
+        return JSONResponse(
+            {"detail": f"Redis is unavailable ({type(exc).__name__}); nothing was published"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
     @app.exception_handler(BadInput)
     async def bad_input(_: Request, exc: BadInput) -> JSONResponse:
         metrics.INGESTED.labels(status=f"rejected_{exc.status}").inc()
@@ -113,12 +157,14 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         status_code=202,
         response_model=Accepted,
         openapi_extra=_ARTICLE_BODY,
+        dependencies=writes,
         responses={
             200: {"model": Accepted, "description": "Already published: nothing was published again"},
             400: {"description": "Malformed body"},
             413: {"description": "Body too large"},
             415: {"description": "Unsupported Content-Type"},
             422: {"description": "Invalid article"},
+            **write_errors,
         },
     )
     async def post_article(request: Request) -> Any:
@@ -131,7 +177,18 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             {"id": article.id, "status": outcome}, status_code=202 if outcome == "accepted" else 200
         )
 
-    @app.post("/v1/articles/batch", response_model=BatchResult, openapi_extra=_BATCH_BODY)
+    @app.post(
+        "/v1/articles/batch",
+        response_model=BatchResult,
+        openapi_extra=_BATCH_BODY,
+        dependencies=writes,
+        responses={
+            400: {"description": "Malformed body"},
+            413: {"description": "Body or batch too large"},
+            415: {"description": "Unsupported Content-Type"},
+            **write_errors,
+        },
+    )
     async def post_batch(request: Request) -> BatchResult:
         """Accept many articles (NDJSON or a JSON array); one bad item never rejects the others."""
         raw = await read_body(request, cfg.max_batch_bytes)
