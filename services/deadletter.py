@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
+from pydantic import BaseModel, Field, computed_field
 from redis.asyncio import Redis
 
 from services.contracts import dead_stream, stage_input
@@ -24,27 +24,27 @@ class NothingToReplay(ValueError):
     """A dead entry that kept none of the original entry's fields."""
 
 
-@dataclass(frozen=True)
-class DeadEntry:
-    """One dead-lettered entry: why it died, where, and what it held."""
+class DeadEntry(BaseModel):
+    """One dead-lettered entry: where and why it died, and what it held."""
 
-    id: str
+    id: str = Field(description="its id in the dead-letter stream")
     stage: str
-    stream: str
-    entry_id: str
+    stream: str = Field(description="the stream it was read from")
+    entry_id: str = Field(description="its id in that stream")
     error: str
     deliveries: int
     dead_at_ms: int
-    original: dict[str, str]
+    original: dict[str, str] = Field(description="the entry's fields as they were")
 
-    def summary(self) -> dict[str, Any]:
-        """Describe the entry for the API, decoding the original ``__data__`` when it is JSON."""
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def original_json(self) -> Any:
+        """The original ``__data__`` decoded, when it is JSON."""
         data = self.original.get("__data__")
         try:
-            decoded: Any = orjson.loads(data) if data is not None else None
+            return orjson.loads(data) if data is not None else None
         except orjson.JSONDecodeError:
-            decoded = None
-        return {**self.__dict__, "original_json": decoded}
+            return None
 
 
 Row = tuple[bytes, dict[bytes, bytes]]

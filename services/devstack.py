@@ -30,13 +30,14 @@ def redis_answers(url: str) -> bool:
         return False
 
 
-def start_redis(url: str, workdir: Path) -> subprocess.Popen[bytes]:
-    """Start a local redis-server on the URL's port, keeping its files under ``workdir``."""
+def start_redis(url: str, workdir: Path, *, aof: str = "everysec") -> subprocess.Popen[bytes]:
+    """Start redis-server on the URL's port with its files under ``workdir``; ``aof`` "no" keeps nothing."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise SystemExit("No Redis answers at REDIS_URL and no redis-server is installed: install Redis 7.")
     port = urlparse(url).port or 6379
     workdir.mkdir(parents=True, exist_ok=True)
+    persistence = ["--appendonly", "no"] if aof == "no" else ["--appendonly", "yes", "--appendfsync", aof]
     proc = subprocess.Popen(
         [
             binary,
@@ -48,8 +49,7 @@ def start_redis(url: str, workdir: Path) -> subprocess.Popen[bytes]:
             str(workdir),
             "--save",
             "",
-            "--appendonly",
-            "yes",
+            *persistence,
             "--logfile",
             str(workdir / "redis.log"),
         ],

@@ -50,7 +50,8 @@ async def ensure_group(redis: Redis, stream: str, group: str) -> bool:
     return True
 
 
-async def _always_healthy() -> bool:
+async def always_healthy() -> bool:
+    """Report a stage without dependencies of its own as always able to work."""
     return True
 
 
@@ -68,7 +69,7 @@ class StageRunner(Generic[M]):
     process: Callable[[Sequence[Item[M]]], Awaitable[None]]
     max_deliveries: int = 5
     dead_maxlen: int = 100_000
-    healthy: Callable[[], Awaitable[bool]] = _always_healthy
+    healthy: Callable[[], Awaitable[bool]] = always_healthy
     transient_pause_s: float = 1.0
 
     @property

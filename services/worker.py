@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from faststream import AckPolicy
@@ -13,8 +14,10 @@ from faststream.redis.annotations import RedisBatchStreamMessage
 from redis.asyncio import Redis
 
 from services import metrics
+from services.broker import consumer_name
+from services.contracts import dead_stream, stage_input
 from services.settings import ConsumerSettings
-from services.streams import StageRunner, ensure_group
+from services.streams import Item, M, StageRunner, always_healthy, ensure_group
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +88,31 @@ class StageWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reclaim
         await self.broker.stop()
+
+
+def stage_worker(
+    settings: ConsumerSettings,
+    *,
+    broker: RedisBroker,
+    redis: Redis,
+    stage: str,
+    group: str,
+    model: type[M],
+    process: Callable[[Sequence[Item[M]]], Awaitable[None]],
+    healthy: Callable[[], Awaitable[bool]] = always_healthy,
+) -> StageWorker:
+    """Wire a stage to its input stream, its consumer group and the shared dead-letter stream."""
+    runner = StageRunner(
+        redis=redis,
+        stream=stage_input(settings.stream_prefix, stage),
+        group=group,
+        consumer=consumer_name(settings.consumer_name),
+        dead_stream=dead_stream(settings.stream_prefix),
+        stage=stage,
+        model=model,
+        process=process,
+        max_deliveries=settings.max_deliveries,
+        dead_maxlen=settings.stream_maxlen,
+        healthy=healthy,
+    )
+    return StageWorker(broker, runner, settings)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
+from redis import Redis
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -75,3 +76,11 @@ class Service:
         except subprocess.TimeoutExpired:
             self.signal(signal.SIGKILL)
             return self.proc.wait(10)
+
+
+def drop_prefix(redis_url: str, prefix: str) -> None:
+    """Delete every key a test's stream prefix left in Redis."""
+    with Redis.from_url(redis_url) as client:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)

@@ -50,7 +50,7 @@ async def test_dead_entries_are_listed_newest_first_with_their_reason(redis: Red
     assert [e.entry_id for e in both] == [second, first]
     assert both[0].stage == "store" and both[0].deliveries == 4 and "boom" in both[0].error
     assert both[1].original == {"junk": "1"}
-    assert both[0].summary()["original_json"]["headers"]["event_type"] == "article.raw"
+    assert both[0].original_json["headers"]["event_type"] == "article.raw"
     only_enrich = await deadletter.list_dead(redis, prefix=prefix, stage="enrich")
     assert [e.entry_id for e in only_enrich] == [first]
     older = await deadletter.list_dead(redis, prefix=prefix, before=both[0].id)

@@ -10,21 +10,19 @@ from fastapi import FastAPI
 from faststream.redis import RedisBroker, StreamSub
 from redis.asyncio import Redis
 
-from services.broker import consumer_name, make_broker
+from services.broker import make_broker
 from services.contracts import (
     ENRICH_GROUP,
     ENRICHED_EVENT,
     EnrichedArticle,
     RawArticle,
-    dead_stream,
     enriched_stream,
-    raw_stream,
 )
 from services.enrich.pipeline import Enricher
 from services.enrich.settings import EnrichSettings
 from services.health import add_health_routes
-from services.streams import Item, StageRunner
-from services.worker import StageWorker
+from services.streams import Item
+from services.worker import StageWorker, stage_worker
 
 
 def build_worker(
@@ -47,19 +45,15 @@ def build_worker(
                 )
             await pipe.execute()
 
-    runner: StageRunner[RawArticle] = StageRunner(
+    return stage_worker(
+        settings,
+        broker=broker,
         redis=redis,
-        stream=raw_stream(settings.stream_prefix),
-        group=ENRICH_GROUP,
-        consumer=consumer_name(settings.consumer_name),
-        dead_stream=dead_stream(settings.stream_prefix),
         stage="enrich",
+        group=ENRICH_GROUP,
         model=RawArticle,
         process=enrich_and_publish,
-        max_deliveries=settings.max_deliveries,
-        dead_maxlen=settings.stream_maxlen,
     )
-    return StageWorker(broker, runner, settings)
 
 
 @asynccontextmanager

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from redis import Redis
 
-from services.devstack import free_port, redis_answers
+from services.devstack import free_port, start_redis
 from tests.support import ROOT, Service, wait_for
 
 REPORT = ROOT / "var" / "reports" / "chaos.jsonl"
@@ -32,27 +32,7 @@ class RedisServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "chaos tests need a redis-server binary"
-        persistence = (
-            ["--appendonly", "yes", "--appendfsync", "always"] if self.aof else ["--appendonly", "no"]
-        )
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(self.workdir),
-                "--save",
-                "",
-                *persistence,
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        wait_for(lambda: redis_answers(self.url), timeout=15, what="redis-server to answer")
+        self.proc = start_redis(self.url, self.workdir, aof="always" if self.aof else "no")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -129,7 +109,12 @@ class Pipeline:
                     assert service.proc.poll() is None, f"{service.name} died:\n{service.log()[-3000:]}"
             return set(ids) <= self.stored_ids()
 
-        wait_for(done, timeout=timeout, interval=0.5, what=f"all {len(set(ids))} articles in the store")
+        try:
+            wait_for(done, timeout=timeout, interval=0.5, what=f"all {len(set(ids))} articles in the store")
+        except AssertionError as exc:
+            missing = len(set(ids) - self.stored_ids())
+            tails = "\n".join(f"--- {s.log_path.name}\n{s.log()[-1500:]}" for s in self.services)
+            raise AssertionError(f"{exc}: {missing} missing\n{tails}") from exc
         return time.monotonic() - began
 
     def post(self, items: list[dict[str, Any]], *, timeout: float = 60) -> list[str]:

@@ -7,27 +7,33 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from schemathesis.checks import CheckFunction, positive_data_acceptance
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import CheckFunction, positive_data_acceptance
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from services.devstack import free_port
-from tests.support import Service
+from tests.support import Service, drop_prefix
 
 pytestmark = pytest.mark.e2e
 
 
 def _serve(name: str, port_var: str, tmp: Path, redis_url: str) -> Iterator[OpenApiSchema]:
-    port = free_port()
-    env = {"REDIS_URL": redis_url, "STREAM_PREFIX": f"wsfuzz-{tmp.name}", port_var: str(port),
-           "DATABASE_URL": f"sqlite:///{tmp / 'store.db'}"}
+    port, prefix = free_port(), f"wsfuzz-{tmp.name}"
+    env = {
+        "REDIS_URL": redis_url,
+        "STREAM_PREFIX": prefix,
+        port_var: str(port),
+        "DATABASE_URL": f"sqlite:///{tmp / 'store.db'}",
+    }
     service = Service(name, env, tmp)
     base = f"http://127.0.0.1:{port}"
     try:
         service.wait_healthy(base)
         yield schemathesis.openapi.from_url(f"{base}/openapi.json")
     finally:
-        assert service.stop() == 0, service.log()[-2000:]
+        code = service.stop()
+        drop_prefix(redis_url, prefix)
+        assert code == 0, service.log()[-2000:]
 
 
 @pytest.fixture(scope="module")

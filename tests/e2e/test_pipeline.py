@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from services.devstack import free_port
-from tests.support import ROOT, Service, wait_for
+from tests.support import ROOT, Service, drop_prefix, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -50,17 +50,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
         yield stack
     finally:
         codes = {s.name: s.stop() for s in services}
-        _drop_prefix(redis_url, prefix)
+        drop_prefix(redis_url, prefix)
     assert codes == {"store": 0, "enrich": 0, "ingest": 0}, f"unclean shutdown: {codes}"
-
-
-def _drop_prefix(redis_url: str, prefix: str) -> None:
-    from redis import Redis
-
-    with Redis.from_url(redis_url) as client:
-        keys = list(client.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
 
 
 def _stored(stack: Stack, article_id: str) -> dict[str, Any] | None:
