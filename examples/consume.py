@@ -1,9 +1,6 @@
 """Follow the enriched stream with plain redis-py: no Wirestream code needed."""
 
-import json
-import os
-
-import redis
+import json, os, redis
 
 r = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), decode_responses=True)
 stream, last = os.environ.get("STREAM_PREFIX", "news") + ":enriched", "0"  # "$" = only new entries
