@@ -11,6 +11,10 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]|[0-9][0-9.,]*|[^\sA-Za-z0-9]")
 _MAX_WORDS = 3
+# A short line without final punctuation is a subheading, byline or dateline, not prose.
+_LINE = re.compile(r"[^\n]+")
+_FINAL_PUNCT = re.compile(r"[.!?:;…][\"'”’)\]]*\s*$")
+_SUBHEADING_WORDS = 10
 # Words that carry no topic on their own: reporting verbs, calendar words, vague nouns.
 _GENERIC = {
     "said",
@@ -93,9 +97,23 @@ def _runs(body: str, blocked: Sequence[tuple[int, int]]) -> list[tuple[list[str]
     return out
 
 
+def subheadings(body: str) -> list[tuple[int, int]]:
+    """Character spans of the body's short lines that do not end like a sentence."""
+    return [
+        m.span()
+        for m in _LINE.finditer(body)
+        if m.group().strip()
+        and len(m.group().split()) < _SUBHEADING_WORDS
+        and not _FINAL_PUNCT.search(m.group())
+    ]
+
+
 def keywords(body: str, blocked: Sequence[tuple[int, int]], limit: int = 10) -> list[str]:
-    """Top phrases (up to three words) by repetition, word frequency, length and earliness."""
-    runs = _runs(body, blocked)
+    """Top phrases (up to three words) of the prose, by repetition, word frequency, length and earliness.
+
+    ``blocked`` spans (entity mentions) and subheading lines never contribute words.
+    """
+    runs = _runs(body, [*blocked, *subheadings(body)])
     freq: Counter[str] = Counter(w for run, _ in runs for w in run)
     count: Counter[tuple[str, ...]] = Counter()
     first: dict[tuple[str, ...], int] = {}

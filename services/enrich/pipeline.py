@@ -22,7 +22,7 @@ from services.enrich.summary import summarize
 from services.enrich.textutil import word_count
 from services.enrich.topics import TAXONOMY_ID, TopicModel
 
-ENRICHER_VERSION = "1.0.0"
+ENRICHER_VERSION = "1.1.0"
 _WORDS_PER_MINUTE = 230
 _MAX_TAG_ENTITIES = 5
 _MIN_TAG_SALIENCE = 0.35
@@ -123,7 +123,7 @@ class Enricher:
         if verdict.english:
             spans = [(m.start, m.end) for e in entities for m in e.mentions]
             phrases = self._step("keywords", skipped, lambda: keywords(body, spans)) or []
-            topics = self._step("topics", skipped, lambda: self._topics.topics(title, body)) or []
+            topics = self._step("topics", skipped, lambda: self._topics.topics(title, body, entities)) or []
         summary = self._step("summary", skipped, lambda: summarize(body)) or ""
         words = word_count(body)
         return EnrichedArticle(
