@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 from bench import article, data_dir
 from services.contracts import EnrichedArticle
-from services.enrich import geo, ner
-from services.enrich.linking import normalize
+from services.enrich import ner
 from services.enrich.pipeline import Enricher
 
 TYPES = ("PER", "ORG", "LOC", "MISC")
@@ -85,16 +84,12 @@ def _tokens(doc: Document, start: int, end: int) -> tuple[int, int] | None:
 
 
 def service_spans(docs: Sequence[Document], out: Sequence[EnrichedArticle]) -> set[Span]:
-    """Spans the service emits: every mention keeps its own span, typed by its entity."""
-    gaz = geo.gazetteer()
+    """Spans the service emits: every mention keeps its own span, typed by its entity, as stored."""
     spans: set[Span] = set()
     for d, (doc, art) in enumerate(zip(docs, out, strict=True)):
         for ent in art.entities:
             for m in ent.mentions:
                 kind = _CONTRACT_TO_CONLL[ent.type]
-                # A demonym linked to its country is still a nationality word where it stands.
-                if ent.type == "LOCATION" and gaz.demonym(normalize(m.text)) and m.text != ent.name:
-                    kind = "MISC"
                 if (tok := _tokens(doc, m.start, m.end)) is not None:
                     spans.add((d, *tok, kind))
     return spans

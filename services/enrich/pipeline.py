@@ -22,7 +22,7 @@ from services.enrich.summary import summarize
 from services.enrich.textutil import word_count
 from services.enrich.topics import TAXONOMY_ID, TopicModel
 
-ENRICHER_VERSION = "1.1.0"
+ENRICHER_VERSION = "1.2.0"
 _WORDS_PER_MINUTE = 230
 _MAX_TAG_ENTITIES = 5
 _MIN_TAG_SALIENCE = 0.35
@@ -149,7 +149,9 @@ def _single(nlp: Language, text: str) -> list[ner.RawMention]:
 
 def _tags(source: Sequence[str], topics: Sequence[Topic], entities: Sequence[Entity]) -> list[str]:
     """Source tags, then the broad topic labels, then the salient entity names, deduplicated."""
-    salient = [e.name for e in entities if e.salience >= _MIN_TAG_SALIENCE][:_MAX_TAG_ENTITIES]
+    # Nationalities ("Russian") are not what users filter on: their country is an entity of its own.
+    named = [e for e in entities if not (e.type == "MISC" and e.country)]
+    salient = [e.name for e in named if e.salience >= _MIN_TAG_SALIENCE][:_MAX_TAG_ENTITIES]
     labels = [t.label for t in topics[:2]]
     seen: dict[str, str] = {}
     for tag in [*source, *labels, *salient]:

@@ -1,4 +1,4 @@
-"""Per-mention resolution: places to countries, demonyms to their country, institutions to ORG."""
+"""Per-mention resolution: places to countries, nationalities to a country code, institutions to ORG."""
 
 from __future__ import annotations
 
@@ -47,7 +47,9 @@ class Resolver:
         if etype in ("LOCATION", "MISC") and _ORG_WORDS.search(bare):
             return bare, "ORG", None
         if etype == "MISC" and (dem := self._gaz.demonym(bare)) is not None:
-            return dem.name, "LOCATION", dem.country
+            # A nationality stays what it is in the sentence (MISC) but carries its country's code.
+            singular = bare[:-1] if bare.endswith("s") and self._gaz.demonym(bare[:-1]) else bare
+            return singular, "MISC", dem.country
         place = self._gaz.place(bare)
         if place is None:
             return None

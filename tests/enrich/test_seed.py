@@ -37,9 +37,12 @@ def test_surnames_merge_into_full_names(seed: EnrichedArticle) -> None:
 
 
 def test_demonyms_link_to_their_country(seed: EnrichedArticle) -> None:
-    assert not any(e.type == "MISC" and e.name in {"Russian", "North Korean"} for e in seed.entities)
-    korea = next(e for e in seed.entities if e.name == "North Korea")
-    assert "North Korean" in {m.text for m in korea.mentions}
+    by_name = {e.name: e for e in seed.entities}
+    assert (by_name["North Korean"].type, by_name["North Korean"].country) == ("MISC", "KP")
+    assert (by_name["Russian"].type, by_name["Russian"].country) == ("MISC", "RU")
+    # The nationality keeps its own mentions; the country keeps only the country's.
+    assert "North Korean" not in {m.text for m in by_name["North Korea"].mentions}
+    assert "Russian" not in seed.tags
 
 
 def test_no_headline_or_heading_junk(seed: EnrichedArticle) -> None:
