@@ -36,6 +36,29 @@ def run(root: Path = typer.Option(Path.cwd(), help="project folder holding seeds
     run_stack(root)
 
 
+@app.command()
+def migrate() -> None:
+    """Apply pending schema migrations to DATABASE_URL (the store also does this on start)."""
+    from services.store.db import migrate_sync
+    from services.store.settings import StoreSettings
+
+    url = StoreSettings().database_url
+    migrate_sync(url)
+    console.print(f"schema of {url.split('@')[-1]} is up to date")
+
+
+@app.command()
+def asyncapi(output: Path | None = typer.Option(None, help="write here instead of standard output")) -> None:
+    """Print the AsyncAPI document of the streams (docs/asyncapi.yaml is this, for the prefix `news`)."""
+    from services.asyncapi import render_asyncapi_yaml
+
+    document = render_asyncapi_yaml()
+    if output is None:
+        typer.echo(document, nl=False)
+    else:
+        output.write_text(document)
+
+
 def _with_redis(action: Callable[[Redis, CommonSettings], Awaitable[T]]) -> T:
     settings = CommonSettings()
 

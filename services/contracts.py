@@ -97,7 +97,9 @@ class ArticleIn(BaseModel):
         json_schema_extra=_NOT_BLANK,
         examples=["Lavrov to host North Korean counterpart in Moscow"],
     )
-    body: NonBlank = Field(json_schema_extra=_NOT_BLANK, examples=["On January 16, Moscow is set to host a meeting"])
+    body: NonBlank = Field(
+        json_schema_extra=_NOT_BLANK, examples=["On January 16, Moscow will host a meeting."]
+    )
     url: str | None = Field(default=None, max_length=4000, examples=["https://example.com/news/1"])
     published_at: AwareTime = Field(default=None, examples=["2024-01-15T08:07:00Z"])
     author: str | None = Field(default=None, max_length=500)

@@ -56,7 +56,7 @@ _ARTICLE_BODY = {
             "application/json": {"schema": ArticleIn.model_json_schema()},
             "text/plain": {
                 "schema": {"type": "string", "pattern": PLAIN_TEXT_PATTERN},
-                "example": "Harbour reopens after storm\nThe harbour reopened on Monday after the storm passed.",
+                "example": "Harbour reopens after storm\nThe harbour reopened on Monday.",
             },
         },
     }

@@ -11,15 +11,20 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.broker import consumer_name, make_broker
-from services.contracts import STORE_GROUP, EnrichedArticle, dead_stream, enriched_stream
+from services.asyncapi import router as asyncapi_router
+from services.auth import parse_keys, protect_reads
+from services.broker import make_broker
+from services.contracts import STORE_GROUP, EnrichedArticle
 from services.health import add_health_routes
 from services.store import repository
 from services.store.api import router
-from services.store.db import create_engine, init_schema
+from services.store.db import create_engine, migrate
+from services.store.dead_api import dead_router
+from services.store.feed import feed_hub
+from services.store.feed import router as feed_router
 from services.store.settings import StoreSettings
-from services.streams import Item, StageRunner
-from services.worker import StageWorker
+from services.streams import Item
+from services.worker import StageWorker, stage_worker
 
 
 def build_worker(settings: StoreSettings, engine: AsyncEngine, redis: Redis) -> StageWorker:
@@ -29,19 +34,24 @@ def build_worker(settings: StoreSettings, engine: AsyncEngine, redis: Redis) -> 
         async with engine.begin() as conn:
             await repository.upsert_articles(conn, batch=[i.value for i in items])
 
-    runner: StageRunner[EnrichedArticle] = StageRunner(
+    async def database_answers() -> bool:
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    return stage_worker(
+        settings,
+        broker=make_broker(settings.redis_url),
         redis=redis,
-        stream=enriched_stream(settings.stream_prefix),
-        group=STORE_GROUP,
-        consumer=consumer_name(settings.consumer_name),
-        dead_stream=dead_stream(settings.stream_prefix),
         stage="store",
+        group=STORE_GROUP,
         model=EnrichedArticle,
         process=persist,
-        max_deliveries=settings.max_deliveries,
-        dead_maxlen=settings.stream_maxlen,
+        healthy=database_answers,
     )
-    return StageWorker(make_broker(settings.redis_url), runner, settings)
 
 
 def create_app(settings: StoreSettings | None = None) -> FastAPI:
@@ -50,15 +60,19 @@ def create_app(settings: StoreSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if cfg.migrate_on_start:
+            await migrate(cfg.database_url)  # locked: replicas starting together migrate once
         engine = create_engine(cfg.database_url)
         redis = Redis.from_url(cfg.redis_url)
-        await init_schema(engine)
         worker = build_worker(cfg, engine, redis)
         app.state.engine, app.state.redis = engine, redis
         await worker.start()
+        app.state.feed_hub = feed_hub(cfg, redis)
+        await app.state.feed_hub.start()
         try:
             yield
         finally:
+            await app.state.feed_hub.stop()  # ends every open feed
             await worker.stop()
             await redis.aclose()
             await engine.dispose()
@@ -72,6 +86,10 @@ def create_app(settings: StoreSettings | None = None) -> FastAPI:
     )
     app.state.settings = cfg
     app.include_router(router)
+    app.include_router(dead_router(cfg.ingest_api_keys))
+    app.include_router(feed_router)
+    app.include_router(asyncapi_router)
+    protect_reads(app, parse_keys(cfg.read_api_keys))
 
     async def ready() -> None:
         await app.state.redis.ping()

@@ -1,42 +1,56 @@
-"""Reads and writes of stored articles; keyword-only arguments, plain SQLAlchemy Core."""
+"""Writes and reads of stored articles; keyword-only arguments, plain SQLAlchemy Core.
+
+Listing and search live in ``queries``, counts in ``aggregates``; their public names are re-exported here.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.contracts import EnrichedArticle
-from services.store.tables import article_entities, article_tags, articles
+from services.contracts import EnrichedArticle, Entity
+from services.store.cursors import decode_cursor, encode_cursor, utc
+from services.store.errors import BadCursor, BadFilter, BadSearch, QueryError
+from services.store.queries import ArticleQuery, _doc, list_articles
+from services.store.tables import article_entities, article_tags, article_topics, articles
+from services.taxonomy import taxonomy
+
+__all__ = [
+    "ArticleQuery",
+    "BadCursor",
+    "BadFilter",
+    "BadSearch",
+    "QueryError",
+    "decode_cursor",
+    "encode_cursor",
+    "get_article",
+    "list_articles",
+    "upsert_articles",
+]
+
+_CHUNK = 500  # ids per IN list; keeps every statement under both engines' parameter limits
+T = TypeVar("T")
 
 
-class BadCursor(ValueError):
-    """A cursor that this store did not hand out."""
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
 
 
 def _row(article: EnrichedArticle) -> dict[str, Any]:
-    published = _utc(article.published_at)
-    received = _utc(article.received_at)
+    published = utc(article.published_at)
+    received = utc(article.received_at)
     return {
         "id": article.id,
         "sort_time": published or received,
         "published_at": published,
         "received_at": received,
-        "enriched_at": _utc(article.enriched_at),
+        "enriched_at": utc(article.enriched_at),
         "source": article.source,
         "language": article.language,
         "title": article.title,
@@ -51,36 +65,76 @@ async def upsert_articles(conn: AsyncConnection, *, batch: Sequence[EnrichedArti
         kept = latest.get(article.id)
         if kept is None or article.enriched_at > kept.enriched_at:
             latest[article.id] = article
+    if not latest:
+        return []
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    written: list[str] = []
-    for article in latest.values():
-        row = _row(article)
-        stmt = insert(articles).values(row)
-        upsert = stmt.on_conflict_do_update(
-            index_elements=[articles.c.id],
-            set_={c: stmt.excluded[c] for c in row if c != "id"},
-            where=stmt.excluded.enriched_at > articles.c.enriched_at,  # never let an older enrichment win
-        ).returning(articles.c.id)
-        if (await conn.execute(upsert)).first() is not None:
-            written.append(article.id)
+    stmt = insert(articles)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[articles.c.id],
+        set_={c.name: stmt.excluded[c.name] for c in articles.c if c.name != "id"},
+        where=stmt.excluded.enriched_at > articles.c.enriched_at,  # never let an older enrichment win
+    ).returning(articles.c.id)
+    existing: set[str] = set()
+    for part in _chunks(list(latest)):
+        existing.update(
+            (await conn.execute(sa.select(articles.c.id).where(articles.c.id.in_(part)))).scalars()
+        )
+    rows = [_row(a) for a in latest.values()]
+    changed = set((await conn.execute(upsert, rows)).scalars()) if len(rows) > 1 else set()
+    if len(rows) == 1:  # one row: a single statement, since executemany needs two
+        changed = set((await conn.execute(upsert.values(rows[0]))).scalars())
+    written = [i for i in latest if i in changed]
     if written:
-        await conn.execute(sa.delete(article_entities).where(article_entities.c.article_id.in_(written)))
-        await conn.execute(sa.delete(article_tags).where(article_tags.c.article_id.in_(written)))
-        entity_rows = [
-            {"article_id": a.id, "name": e.name, "type": e.type, "mentions": e.count, "salience": e.salience}
-            for a in (latest[i] for i in written)
-            for e in _dedupe_entities(a)
-        ]
-        tag_rows = [{"article_id": i, "tag": t} for i in written for t in dict.fromkeys(latest[i].tags)]
-        if entity_rows:
-            await conn.execute(sa.insert(article_entities), entity_rows)
-        if tag_rows:
-            await conn.execute(sa.insert(article_tags), tag_rows)
+        times = {r["id"]: r["sort_time"] for r in rows}
+        stale = [i for i in written if i in existing]  # only rewritten articles have lookup rows to drop
+        await _replace_lookups(conn, [latest[i] for i in written], stale, times)
     return written
 
 
-def _dedupe_entities(article: EnrichedArticle) -> list[Any]:
-    seen: dict[tuple[str, str], Any] = {}
+async def _replace_lookups(
+    conn: AsyncConnection, written: list[EnrichedArticle], stale: list[str], times: dict[str, datetime]
+) -> None:
+    """Write the lookup rows of written articles, after dropping those of their older enrichment."""
+    for table in (article_entities, article_tags, article_topics):
+        for part in _chunks(stale):
+            await conn.execute(sa.delete(table).where(table.c.article_id.in_(part)))
+    entities = [
+        {
+            "article_id": a.id,
+            "name": e.name,
+            "type": e.type,
+            "mentions": e.count,
+            "salience": e.salience,
+            "sort_time": times[a.id],
+            "name_key": e.name.casefold(),
+        }
+        for a in written
+        for e in _dedupe_entities(a)
+    ]
+    tags = [
+        {"article_id": a.id, "tag": t, "sort_time": times[a.id], "tag_key": t.casefold()}
+        for a in written
+        for t in dict.fromkeys(a.tags)
+    ]
+    topics = [
+        {
+            "article_id": a.id,
+            "code": t.code,
+            "label": t.label,
+            "score": t.score,
+            "direct": t.direct,
+            "sort_time": times[a.id],
+        }
+        for a in written
+        for t in taxonomy().roll_up((x.code, x.label, x.score) for x in a.topics)
+    ]
+    for table, values in ((article_entities, entities), (article_tags, tags), (article_topics, topics)):
+        if values:
+            await conn.execute(sa.insert(table), values)
+
+
+def _dedupe_entities(article: EnrichedArticle) -> list[Entity]:
+    seen: dict[tuple[str, str], Entity] = {}
     for entity in article.entities:
         seen.setdefault((entity.name, entity.type), entity)
     return list(seen.values())
@@ -92,63 +146,3 @@ async def get_article(conn: AsyncConnection, *, article_id: str) -> dict[str, An
         await conn.execute(sa.select(articles.c.doc).where(articles.c.id == article_id))
     ).scalar_one_or_none()
     return _doc(doc) if doc is not None else None
-
-
-def _doc(value: Any) -> dict[str, Any]:
-    return orjson.loads(value) if isinstance(value, str | bytes) else dict(value)
-
-
-@dataclass(frozen=True)
-class ArticleQuery:
-    """Filters of the article list; every given filter must hold."""
-
-    entities: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    source: str | None = None
-    limit: int = 20
-    cursor: str | None = None
-
-
-def encode_cursor(sort_time: datetime, article_id: str) -> str:
-    """Make an opaque cursor pointing just after this row."""
-    raw = orjson.dumps([_utc(sort_time).isoformat(), article_id])  # type: ignore[union-attr]
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """Read a cursor back; raise BadCursor when it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        when, article_id = orjson.loads(raw)
-        return datetime.fromisoformat(when), str(article_id)
-    except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError) as exc:
-        raise BadCursor("cursor is not valid: pass back the next_cursor of a previous page") from exc
-
-
-async def list_articles(
-    conn: AsyncConnection, *, query: ArticleQuery
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Return one page of matching articles, newest first, and the cursor of the next page."""
-    stmt = sa.select(articles.c.id, articles.c.sort_time, articles.c.doc)
-    for name in query.entities:
-        stmt = stmt.where(
-            articles.c.id.in_(sa.select(article_entities.c.article_id).where(article_entities.c.name == name))
-        )
-    for tag in query.tags:
-        stmt = stmt.where(
-            articles.c.id.in_(sa.select(article_tags.c.article_id).where(article_tags.c.tag == tag))
-        )
-    if query.source is not None:
-        stmt = stmt.where(articles.c.source == query.source)
-    if query.cursor:
-        when, last_id = decode_cursor(query.cursor)
-        stmt = stmt.where(
-            sa.or_(
-                articles.c.sort_time < when, sa.and_(articles.c.sort_time == when, articles.c.id < last_id)
-            )
-        )
-    stmt = stmt.order_by(articles.c.sort_time.desc(), articles.c.id.desc()).limit(query.limit + 1)
-    rows = (await conn.execute(stmt)).all()
-    page = rows[: query.limit]
-    next_cursor = encode_cursor(page[-1].sort_time, page[-1].id) if len(rows) > query.limit else None
-    return [_doc(r.doc) for r in page], next_cursor

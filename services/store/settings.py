@@ -25,6 +25,16 @@ class StoreSettings(ConsumerSettings):
     database_url: str = Field(default="sqlite+aiosqlite:///./var/wirestream.db", description="SQLAlchemy URL")
     store_port: int = Field(default=8002, ge=0, le=65535)
     max_page_size: int = Field(default=100, ge=1, le=1000)
+    migrate_on_start: bool = Field(
+        default=True, description="apply pending schema migrations on start (off: run `wirestream migrate`)"
+    )
+    ingest_api_keys: str = Field(default="", description="keys allowed to replay dead entries; empty = open")
+    read_api_keys: str = Field(default="", description="keys required on every read; empty = open reads")
+    feed_heartbeat_s: float = Field(default=15.0, gt=0, description="idle seconds between feed heartbeats")
+    feed_max_clients: int = Field(default=100, ge=1, description="most live feeds open at once")
+    feed_queue_size: int = Field(
+        default=1000, ge=1, description="events queued per feed before it is dropped"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -1,29 +1,37 @@
-"""The store's schema: one row per article plus lookup tables for what users filter on."""
+"""The store's schema: one row per article plus lookup tables for what users filter on.
+
+The migrations under ``migrations/`` create it; these definitions are what queries are built from.
+Every lookup row repeats its article's ``sort_time``, so a filter reads one index in page order.
+"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
 metadata = sa.MetaData()
 
 Document = sa.JSON().with_variant(JSONB(), "postgresql")
+# Folded keys compare byte by byte on both engines, so a prefix is an index range.
+Key = sa.String(300).with_variant(sa.String(300, collation="C"), "postgresql")
+Time = sa.DateTime(timezone=True)
 
 articles = sa.Table(
     "articles",
     metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     # Newest-first order and cursors use sort_time: published time, else arrival time.
-    sa.Column("sort_time", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("published_at", sa.DateTime(timezone=True)),
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("enriched_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sort_time", Time, nullable=False),
+    sa.Column("published_at", Time),
+    sa.Column("received_at", Time, nullable=False),
+    sa.Column("enriched_at", Time, nullable=False),
     sa.Column("source", sa.String(200)),
     sa.Column("language", sa.String(16)),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("doc", Document, nullable=False),
     sa.Index("ix_articles_sort", "sort_time", "id"),
     sa.Index("ix_articles_source_sort", "source", "sort_time", "id"),
+    sa.Index("ix_articles_language_sort", "language", "sort_time", "id"),
 )
 
 article_entities = sa.Table(
@@ -36,7 +44,12 @@ article_entities = sa.Table(
     sa.Column("type", sa.String(16), primary_key=True),
     sa.Column("mentions", sa.Integer, nullable=False),
     sa.Column("salience", sa.Float, nullable=False),
-    sa.Index("ix_article_entities_name", "name", "article_id"),
+    sa.Column("sort_time", Time),
+    sa.Column("name_key", Key),
+    sa.Index("ix_article_entities_name_sort", "name", "sort_time", "article_id"),
+    # Covers counting: groups of (name_key, name, type) are groups of (name, type), read in index order.
+    sa.Index("ix_article_entities_key", "name_key", "name", "type"),
+    sa.Index("ix_article_entities_sort", "sort_time"),
 )
 
 article_tags = sa.Table(
@@ -46,5 +59,46 @@ article_tags = sa.Table(
         "article_id", sa.String(64), sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     ),
     sa.Column("tag", sa.String(300), primary_key=True),
-    sa.Index("ix_article_tags_tag", "tag", "article_id"),
+    sa.Column("sort_time", Time),
+    sa.Column("tag_key", Key),
+    sa.Index("ix_article_tags_tag_sort", "tag", "sort_time", "article_id"),
+    sa.Index("ix_article_tags_key", "tag_key", "tag"),
+    sa.Index("ix_article_tags_sort", "sort_time"),
+)
+
+# One row per assigned topic and per broader topic above it, so a parent code finds its descendants.
+article_topics = sa.Table(
+    "article_topics",
+    metadata,
+    sa.Column(
+        "article_id", sa.String(64), sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("code", sa.String(32), primary_key=True),
+    sa.Column("label", sa.String(300), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("direct", sa.Boolean, nullable=False),
+    sa.Column("sort_time", Time),
+    sa.Index("ix_article_topics_code_sort", "code", "sort_time", "article_id"),
+    sa.Index("ix_article_topics_sort", "sort_time"),
+)
+
+# PostgreSQL only: generated tsvectors. ``search`` holds title, summary and body (GIN index) for
+# matching; ``search_head`` holds title and summary, small enough to stay in the row, for ranking.
+search_vector = sa.literal_column("articles.search", type_=TSVECTOR)
+search_head = sa.literal_column("articles.search_head", type_=TSVECTOR)
+
+# SQLite only: an FTS5 table kept in sync with ``articles`` by triggers, keyed through fts_keys.
+sqlite_search = sa.MetaData()
+fts_keys = sa.Table(
+    "articles_fts_keys",
+    sqlite_search,
+    sa.Column("fts_rowid", sa.Integer, primary_key=True),
+    sa.Column("article_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("sort_time", Time),  # the article's, so matches are put in order without reading articles
+)
+articles_fts = sa.Table(
+    "articles_fts",
+    sqlite_search,
+    sa.Column("rowid", sa.Integer, primary_key=True),
+    sa.Column("articles_fts", sa.Text),  # FTS5's hidden column named after the table: ``MATCH`` target
 )

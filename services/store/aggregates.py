@@ -1,0 +1,124 @@
+"""Counts over stored articles: top entities, topics and tags, and totals for the stats page."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+
+from services.store.cursors import utc
+from services.store.tables import article_entities, article_tags, article_topics, articles
+from services.taxonomy import taxonomy
+
+_WORD = re.compile(r"\w+")
+_LAST = "\U0010ffff"  # the largest code point: key >= p and key < p + _LAST is "starts with p"
+
+
+def _starts_with(key: ColumnElement[str], prefix: str) -> ColumnElement[bool]:
+    folded = prefix.casefold()
+    return sa.and_(key >= folded, key < folded + _LAST)
+
+
+async def top_entities(
+    conn: AsyncConnection,
+    *,
+    entity_type: str | None = None,
+    prefix: str | None = None,
+    since: datetime | None = None,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """Return entities by number of articles, most first; ``prefix`` matches names case-insensitively."""
+    e = article_entities.c
+    count = sa.func.count().label("articles")
+    # name_key is a function of name: grouping by it too lets one covering index serve every variant.
+    stmt = sa.select(e.name, e.type, count).group_by(e.name_key, e.name, e.type)
+    if entity_type is not None:
+        stmt = stmt.where(e.type == entity_type)
+    if prefix:
+        stmt = stmt.where(_starts_with(e.name_key, prefix))
+    if since is not None:
+        stmt = stmt.where(e.sort_time >= utc(since))
+    stmt = stmt.order_by(count.desc(), e.name, e.type).limit(limit)
+    return [{"name": r.name, "type": r.type, "articles": r.articles} for r in await conn.execute(stmt)]
+
+
+async def top_tags(
+    conn: AsyncConnection, *, prefix: str | None = None, since: datetime | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
+    """Return tags by number of articles, most first; ``prefix`` matches case-insensitively."""
+    t = article_tags.c
+    count = sa.func.count().label("articles")
+    stmt = sa.select(t.tag, count).group_by(t.tag_key, t.tag)
+    if prefix:
+        stmt = stmt.where(_starts_with(t.tag_key, prefix))
+    if since is not None:
+        stmt = stmt.where(t.sort_time >= utc(since))
+    stmt = stmt.order_by(count.desc(), t.tag).limit(limit)
+    return [{"name": r.tag, "articles": r.articles} for r in await conn.execute(stmt)]
+
+
+async def top_topics(
+    conn: AsyncConnection, *, prefix: str | None = None, since: datetime | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
+    """Return topics by number of articles filed under them or below them, most first.
+
+    ``prefix`` matches the start of the code (``medtop:11``) or of any word of the label.
+    """
+    t = article_topics.c
+    count = sa.func.count().label("articles")
+    stmt = sa.select(t.code, count).group_by(t.code)
+    if prefix:
+        stmt = stmt.where(
+            sa.or_(t.code.in_(_codes_named(prefix)), t.code.startswith(prefix, autoescape=True))
+        )
+    if since is not None:
+        stmt = stmt.where(t.sort_time >= utc(since))
+    rows = (await conn.execute(stmt.order_by(count.desc(), t.code).limit(limit))).all()
+    labels = await _topic_labels(conn, codes=[r.code for r in rows])
+    return [{"code": r.code, "label": labels[r.code], "articles": r.articles} for r in rows]
+
+
+def _codes_named(prefix: str) -> list[str]:
+    """Return the known codes with a label word that starts with ``prefix``, case-insensitively."""
+    folded = prefix.casefold()
+    return [
+        node.code
+        for node in taxonomy().nodes.values()
+        if any(word.startswith(folded) for word in _WORD.findall(node.label.casefold()))
+    ]
+
+
+async def _topic_labels(conn: AsyncConnection, *, codes: list[str]) -> dict[str, str]:
+    """Label codes from the shipped taxonomy; read the stored label only of codes it does not know."""
+    labels = {code: label for code in codes if (label := taxonomy().label(code)) is not None}
+    unknown = [code for code in codes if code not in labels]
+    if unknown:
+        t = article_topics.c
+        stored = await conn.execute(
+            sa.select(t.code, sa.func.max(t.label)).where(t.code.in_(unknown)).group_by(t.code)
+        )
+        labels.update({code: label for code, label in stored})
+    return labels
+
+
+async def article_totals(conn: AsyncConnection, *, top: int = 10) -> dict[str, Any]:
+    """Count articles in all, by language and by source (the ``top`` biggest); find the newest."""
+    a = articles.c
+    total, newest = (await conn.execute(sa.select(sa.func.count(), sa.func.max(a.sort_time)))).one()
+    count = sa.func.count().label("articles")
+    languages = await conn.execute(
+        sa.select(a.language, count).group_by(a.language).order_by(count.desc(), a.language)
+    )
+    sources = await conn.execute(
+        sa.select(a.source, count).group_by(a.source).order_by(count.desc(), a.source).limit(top)
+    )
+    return {
+        "total": int(total),
+        "newest_article_at": utc(newest),
+        "by_language": [{"language": r.language, "articles": r.articles} for r in languages],
+        "by_source": [{"source": r.source, "articles": r.articles} for r in sources],
+    }
