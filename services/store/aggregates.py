@@ -11,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from services.store.cursors import utc
-from services.store.tables import article_entities, article_tags, article_topics, articles
+from services.store.tables import (
+    article_entities,
+    article_tags,
+    article_topics,
+    articles,
+    entity_counts,
+    tag_counts,
+    topic_counts,
+)
 from services.taxonomy import taxonomy
 
 _WORD = re.compile(r"\w+")
@@ -23,6 +31,10 @@ def _starts_with(key: ColumnElement[str], prefix: str) -> ColumnElement[bool]:
     return sa.and_(key >= folded, key < folded + _LAST)
 
 
+def _most(stmt: sa.Select[Any], *order: ColumnElement[Any], limit: int) -> sa.Select[Any]:
+    return stmt.order_by(sa.literal_column("articles").desc(), *order).limit(limit)
+
+
 async def top_entities(
     conn: AsyncConnection,
     *,
@@ -31,34 +43,50 @@ async def top_entities(
     since: datetime | None = None,
     limit: int = 20,
 ) -> list[dict[str, Any]]:
-    """Return entities by number of articles, most first; ``prefix`` matches names case-insensitively."""
-    e = article_entities.c
-    count = sa.func.count().label("articles")
-    # name_key is a function of name: grouping by it too lets one covering index serve every variant.
-    stmt = sa.select(e.name, e.type, count).group_by(e.name_key, e.name, e.type)
+    """Return entities by number of articles, most first; ``prefix`` matches names case-insensitively.
+
+    All time is read from the running counts; ``since`` counts the lookup rows of that period.
+    """
+    if since is None:
+        c = entity_counts.c
+        stmt = sa.select(c.name, c.type, c.articles, c.mentions.label("mentions")).where(c.articles > 0)
+        name, kind, key = c.name, c.type, c.name_key
+        mentions: ColumnElement[Any] = c.mentions
+    else:
+        e = article_entities.c
+        count = sa.func.count().label("articles")
+        mentions = sa.func.sum(e.mentions)
+        stmt = (
+            sa.select(e.name, e.type, count, mentions.label("mentions"))
+            .where(e.sort_time >= utc(since))
+            .group_by(e.name, e.type)
+        )
+        name, kind, key = e.name, e.type, e.name_key
     if entity_type is not None:
-        stmt = stmt.where(e.type == entity_type)
+        stmt = stmt.where(kind == entity_type)
     if prefix:
-        stmt = stmt.where(_starts_with(e.name_key, prefix))
-    if since is not None:
-        stmt = stmt.where(e.sort_time >= utc(since))
-    stmt = stmt.order_by(count.desc(), e.name, e.type).limit(limit)
-    return [{"name": r.name, "type": r.type, "articles": r.articles} for r in await conn.execute(stmt)]
+        stmt = stmt.where(_starts_with(key, prefix))
+    rows = await conn.execute(_most(stmt, mentions.desc(), name, kind, limit=limit))
+    return [{"name": r.name, "type": r.type, "articles": r.articles} for r in rows]
 
 
 async def top_tags(
     conn: AsyncConnection, *, prefix: str | None = None, since: datetime | None = None, limit: int = 20
 ) -> list[dict[str, Any]]:
     """Return tags by number of articles, most first; ``prefix`` matches case-insensitively."""
-    t = article_tags.c
-    count = sa.func.count().label("articles")
-    stmt = sa.select(t.tag, count).group_by(t.tag_key, t.tag)
+    if since is None:
+        c = tag_counts.c
+        stmt = sa.select(c.tag, c.articles).where(c.articles > 0)
+        tag, key = c.tag, c.tag_key
+    else:
+        t = article_tags.c
+        count = sa.func.count().label("articles")
+        stmt = sa.select(t.tag, count).where(t.sort_time >= utc(since)).group_by(t.tag)
+        tag, key = t.tag, t.tag_key
     if prefix:
-        stmt = stmt.where(_starts_with(t.tag_key, prefix))
-    if since is not None:
-        stmt = stmt.where(t.sort_time >= utc(since))
-    stmt = stmt.order_by(count.desc(), t.tag).limit(limit)
-    return [{"name": r.tag, "articles": r.articles} for r in await conn.execute(stmt)]
+        stmt = stmt.where(_starts_with(key, prefix))
+    rows = await conn.execute(_most(stmt, tag, limit=limit))
+    return [{"name": r.tag, "articles": r.articles} for r in rows]
 
 
 async def top_topics(
@@ -68,16 +96,18 @@ async def top_topics(
 
     ``prefix`` matches the start of the code (``medtop:11``) or of any word of the label.
     """
-    t = article_topics.c
-    count = sa.func.count().label("articles")
-    stmt = sa.select(t.code, count).group_by(t.code)
+    if since is None:
+        c = topic_counts.c
+        stmt = sa.select(c.code, c.articles).where(c.articles > 0)
+        code = c.code
+    else:
+        t = article_topics.c
+        count = sa.func.count().label("articles")
+        stmt = sa.select(t.code, count).where(t.sort_time >= utc(since)).group_by(t.code)
+        code = t.code
     if prefix:
-        stmt = stmt.where(
-            sa.or_(t.code.in_(_codes_named(prefix)), t.code.startswith(prefix, autoescape=True))
-        )
-    if since is not None:
-        stmt = stmt.where(t.sort_time >= utc(since))
-    rows = (await conn.execute(stmt.order_by(count.desc(), t.code).limit(limit))).all()
+        stmt = stmt.where(sa.or_(code.in_(_codes_named(prefix)), code.startswith(prefix, autoescape=True)))
+    rows = (await conn.execute(_most(stmt, code, limit=limit))).all()
     labels = await _topic_labels(conn, codes=[r.code for r in rows])
     return [{"code": r.code, "label": labels[r.code], "articles": r.articles} for r in rows]
 
@@ -97,10 +127,8 @@ async def _topic_labels(conn: AsyncConnection, *, codes: list[str]) -> dict[str,
     labels = {code: label for code in codes if (label := taxonomy().label(code)) is not None}
     unknown = [code for code in codes if code not in labels]
     if unknown:
-        t = article_topics.c
-        stored = await conn.execute(
-            sa.select(t.code, sa.func.max(t.label)).where(t.code.in_(unknown)).group_by(t.code)
-        )
+        c = topic_counts.c
+        stored = await conn.execute(sa.select(c.code, c.label).where(c.code.in_(unknown)))
         labels.update({code: label for code, label in stored})
     return labels
 

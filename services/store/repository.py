@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contracts import EnrichedArticle, Entity
+from services.store import counts
 from services.store.cursors import decode_cursor, encode_cursor, utc
 from services.store.errors import BadCursor, BadFilter, BadSearch, QueryError
 from services.store.queries import ArticleQuery, _doc, list_articles
@@ -95,8 +96,10 @@ async def _replace_lookups(
     conn: AsyncConnection, written: list[EnrichedArticle], stale: list[str], times: dict[str, datetime]
 ) -> None:
     """Write the lookup rows of written articles, after dropping those of their older enrichment."""
-    for table in (article_entities, article_tags, article_topics):
-        for part in _chunks(stale):
+    tally = counts.Tally()
+    for part in _chunks(stale):
+        await counts.tally_dropped(conn, article_ids=part, tally=tally)
+        for table in (article_entities, article_tags, article_topics):
             await conn.execute(sa.delete(table).where(table.c.article_id.in_(part)))
     entities = [
         {
@@ -131,6 +134,8 @@ async def _replace_lookups(
     for table, values in ((article_entities, entities), (article_tags, tags), (article_topics, topics)):
         if values:
             await conn.execute(sa.insert(table), values)
+    tally.add(entities=entities, tags=tags, topics=topics)
+    await counts.apply(conn, tally=tally)  # last: counter rows stay locked only until the commit
 
 
 def _dedupe_entities(article: EnrichedArticle) -> list[Entity]:

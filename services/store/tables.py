@@ -82,6 +82,40 @@ article_topics = sa.Table(
     sa.Index("ix_article_topics_sort", "sort_time"),
 )
 
+# Running counts of articles per entity, tag and topic, kept in step with the lookup rows above by
+# the transaction that writes them, so "most mentioned" never scans every lookup row.
+entity_counts = sa.Table(
+    "entity_counts",
+    metadata,
+    sa.Column("name", sa.String(300), primary_key=True),
+    sa.Column("type", sa.String(16), primary_key=True),
+    sa.Column("name_key", Key, nullable=False),
+    sa.Column("articles", sa.Integer, nullable=False),
+    # Ties in article counts go to the entity mentioned more often.
+    sa.Column("mentions", sa.Integer, nullable=False, server_default="0"),
+    sa.Index("ix_entity_counts_articles", "articles", "mentions"),
+    sa.Index("ix_entity_counts_key", "name_key"),
+)
+
+tag_counts = sa.Table(
+    "tag_counts",
+    metadata,
+    sa.Column("tag", sa.String(300), primary_key=True),
+    sa.Column("tag_key", Key, nullable=False),
+    sa.Column("articles", sa.Integer, nullable=False),
+    sa.Index("ix_tag_counts_articles", "articles"),
+    sa.Index("ix_tag_counts_key", "tag_key"),
+)
+
+topic_counts = sa.Table(
+    "topic_counts",
+    metadata,
+    sa.Column("code", sa.String(32), primary_key=True),
+    sa.Column("label", sa.String(300), nullable=False),
+    sa.Column("articles", sa.Integer, nullable=False),
+    sa.Index("ix_topic_counts_articles", "articles"),
+)
+
 # PostgreSQL only: generated tsvectors. ``search`` holds title, summary and body (GIN index) for
 # matching; ``search_head`` holds title and summary, small enough to stay in the row, for ranking.
 search_vector = sa.literal_column("articles.search", type_=TSVECTOR)

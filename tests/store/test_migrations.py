@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.store import db, repository
+from services.store import aggregates, db, repository
 from services.store.repository import ArticleQuery
 from services.store.settings import StoreSettings
 from tests.factories import BASE_TIME, enriched_article, entity
@@ -114,6 +114,11 @@ async def test_a_database_from_before_migrations_is_adopted_and_backfilled(engin
     assert await listed(engine, topics=("medtop:11000000",)) == [article.id]  # the ancestor was backfilled
     async with engine.connect() as conn:
         key = (await conn.execute(sa.text("SELECT name_key FROM article_entities"))).scalar_one()
+        assert await aggregates.top_entities(conn) == [{"name": "Dock Union", "type": "ORG", "articles": 1}]
+        assert [t["code"] for t in await aggregates.top_topics(conn)] == [
+            "medtop:11000000",
+            "medtop:20000574",
+        ]
     assert key == "dock union"
 
 

@@ -14,10 +14,10 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.contracts import EnrichedArticle
-from services.store import db, repository
+from services.store import aggregates, db, repository
 from services.store.repository import ArticleQuery
 from services.store.settings import StoreSettings
-from tests.factories import enriched_article
+from tests.factories import enriched_article, entity
 from tests.store.conftest import running_store
 
 
@@ -101,6 +101,25 @@ async def test_concurrent_upserts_of_one_article_keep_the_newer_enrichment(
     assert await search(pg, "headline") == [older.id]
     async with pg.connect() as conn:
         assert (await repository.get_article(conn, article_id=older.id))["title"] == "Newer headline"  # type: ignore[index]
+
+
+async def test_concurrent_writers_of_one_counter_take_turns(pg: AsyncEngine) -> None:
+    first = enriched_article(entities=[entity("Shared Name")], tags=["Shared"])
+    second = enriched_article(entities=[entity("Shared Name")], tags=["Shared"])
+
+    async with pg.connect() as one, pg.connect() as two:
+        await one.begin()
+        await repository.upsert_articles(one, batch=[first])
+        waiting = asyncio.create_task(_upsert_in(two, second))  # blocks on the counter row lock
+        await _wait_for_lock_wait(pg)
+        await one.commit()
+        await waiting
+
+    async with pg.connect() as conn:
+        assert await aggregates.top_entities(conn) == [
+            {"name": "Shared Name", "type": "PERSON", "articles": 2}
+        ]
+        assert await aggregates.top_tags(conn) == [{"name": "Shared", "articles": 2}]
 
 
 async def _upsert_in(conn: AsyncConnection, article: EnrichedArticle) -> None:

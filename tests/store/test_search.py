@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from datetime import timedelta, timezone
 from typing import Any
@@ -375,6 +376,32 @@ async def test_a_rare_filter_drives_the_scan_and_pages_stay_exact(store_engine: 
 # Counts of entities, topics and tags
 
 
+async def test_entities_in_as_many_articles_rank_by_mentions(store_engine: AsyncEngine) -> None:
+    first = enriched_article(minutes=0, entities=[entity("Ann Able", count=1), entity("Zed Zeal", count=4)])
+    second = enriched_article(minutes=5, entities=[entity("Ann Able", count=1), entity("Zed Zeal", count=1)])
+    await upsert(store_engine, first, second)
+    async with store_engine.connect() as conn:
+        assert [e["name"] for e in await aggregates.top_entities(conn)] == ["Zed Zeal", "Ann Able"]
+    # A newer enrichment that mentions Ann more turns the order round: counts follow replacements.
+    await upsert(
+        store_engine,
+        first.model_copy(
+            update={
+                "entities": [entity("Ann Able", count=6), entity("Zed Zeal", count=1)],
+                "enriched_at": first.enriched_at + timedelta(minutes=1),
+            }
+        ),
+    )
+
+    async with store_engine.connect() as conn:
+        all_time = await aggregates.top_entities(conn)
+        recent = await aggregates.top_entities(conn, since=BASE_TIME)
+
+    assert [e["name"] for e in all_time] == ["Ann Able", "Zed Zeal"]
+    assert [e["name"] for e in recent] == ["Ann Able", "Zed Zeal"]
+    assert {e["articles"] for e in all_time} == {2}
+
+
 async def test_top_entities_count_articles_filter_by_type_prefix_and_time(store_engine: AsyncEngine) -> None:
     await upsert(
         store_engine,
@@ -444,6 +471,36 @@ async def test_counts_follow_a_newer_enrichment(store_engine: AsyncEngine) -> No
         assert [e["name"] for e in await aggregates.top_entities(conn)] == ["New Name"]
         assert [t["name"] for t in await aggregates.top_tags(conn)] == ["New"]
         assert await aggregates.top_topics(conn) == []
+
+
+async def test_running_counts_equal_a_fresh_count_after_any_sequence_of_writes(
+    store_engine: AsyncEngine,
+) -> None:
+    rnd = random.Random(5)
+    names = [entity(n, t) for n in ("Ada", "Bo", "Cy") for t in ("PERSON", "ORG")]
+    codes = [ELECTION, GOVERNMENT, SPORT, "medtop:99999999"]
+    base = [enriched_article(minutes=i) for i in range(10)]
+    for _ in range(8):  # each round rewrites some articles, with newer or older enrichments
+        batch = [
+            a.model_copy(
+                update={
+                    "entities": rnd.sample(names, rnd.randint(0, 4)),
+                    "tags": rnd.sample(["X", "Y", "Z"], rnd.randint(0, 3)),
+                    "topics": [topic(c) for c in rnd.sample(codes, rnd.randint(0, 2))],
+                    "enriched_at": a.enriched_at + timedelta(minutes=rnd.randint(-60, 60)),
+                }
+            )
+            for a in rnd.sample(base, 6)
+        ]
+        await upsert(store_engine, *batch)
+
+        async with store_engine.connect() as conn:
+            ever = BASE_TIME - timedelta(days=1)  # with since, counts come from the lookup rows themselves
+            assert await aggregates.top_entities(conn, limit=50) == await aggregates.top_entities(
+                conn, since=ever, limit=50
+            )
+            assert await aggregates.top_tags(conn) == await aggregates.top_tags(conn, since=ever)
+            assert await aggregates.top_topics(conn) == await aggregates.top_topics(conn, since=ever)
 
 
 # ---------------------------------------------------------------------------------------------------------
