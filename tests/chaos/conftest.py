@@ -99,6 +99,11 @@ class Pipeline:
         service.wait_healthy(f"http://127.0.0.1:{port}")
         return service
 
+    def start_all(self) -> None:
+        """Start store, one enrich worker and ingest, in the order a deployment does."""
+        for name in ("store", "enrich", "ingest"):
+            self.start(name)
+
     def wait_stored(self, ids: list[str], *, timeout: float) -> float:
         """Wait until every id is in the store; fail early if a service died unasked; return the seconds."""
         began = time.monotonic()

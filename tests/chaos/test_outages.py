@@ -24,8 +24,7 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 def test_redis_restart_with_aof_loses_nothing(
     pipeline: Pipeline, own_redis: RedisServer, report: dict[str, Any]
 ) -> None:
-    for name in ("store", "enrich", "ingest"):
-        pipeline.start(name)
+    pipeline.start_all()
     before = pipeline.post(articles("aof-before", 300))
     wait_for(lambda: len(pipeline.stored_ids()) >= 10, timeout=120, what="the first articles stored")
 
@@ -49,8 +48,7 @@ def test_redis_restart_with_aof_loses_nothing(
 def test_redis_restart_without_persistence_recovers_the_groups(
     pipeline: Pipeline, own_redis: RedisServer, report: dict[str, Any]
 ) -> None:
-    for name in ("store", "enrich", "ingest"):
-        pipeline.start(name)
+    pipeline.start_all()
     first = pipeline.post(articles("wiped-before", 20))
     pipeline.wait_stored(first, timeout=120)
 
@@ -109,8 +107,7 @@ def test_database_outage_keeps_entries_pending_until_it_returns(
         own_redis.url, tmp_path, database_url=f"postgresql://postgres@127.0.0.1:{proxy.port}/{pg_database}"
     )
     try:
-        for name in ("store", "enrich", "ingest"):
-            pipe.start(name)
+        pipe.start_all()
         first = pipe.post(articles("pg-before", 50))
         wait_for(lambda: _count_rows(pg_database) == 50, timeout=120, what="the first 50 rows")
 
