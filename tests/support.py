@@ -7,11 +7,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
 
 import httpx
+from fastapi import FastAPI
 from redis import Redis
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,3 +86,13 @@ def drop_prefix(redis_url: str, prefix: str) -> None:
         keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
         if keys:
             client.delete(*keys)
+
+
+@asynccontextmanager
+async def in_process(app: FastAPI, base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Run an app's lifespan and talk to it in-process, as the unit of a service's HTTP tests."""
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client,
+    ):
+        yield client

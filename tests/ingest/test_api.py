@@ -16,6 +16,7 @@ from services.devstack import free_port
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
 from tests.factories import article_fields
+from tests.support import in_process
 
 MAX_BODY = 2048
 MAX_ITEMS = 5
@@ -24,11 +25,7 @@ MAX_ITEMS = 5
 @asynccontextmanager
 async def running(settings: IngestSettings) -> AsyncIterator[httpx.AsyncClient]:
     """Run the app's lifespan (Redis connection, publisher) and talk to it in-process."""
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ingest") as client,
-    ):
+    async with in_process(create_app(settings), "http://ingest") as client:
         yield client
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.store.app import create_app
 from services.store.db import create_engine, migrate
 from services.store.settings import StoreSettings
+from tests.support import in_process
 
 PG_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ENGINES = ["sqlite", "postgresql"]
@@ -128,9 +129,5 @@ async def store_engine(store_url: str) -> AsyncIterator[AsyncEngine]:
 @asynccontextmanager
 async def running_store(settings: StoreSettings) -> AsyncIterator[httpx.AsyncClient]:
     """Run the store app's lifespan (migration, Redis, consumer) and talk to it in-process."""
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://store") as client,
-    ):
+    async with in_process(create_app(settings), "http://store") as client:
         yield client

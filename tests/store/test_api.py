@@ -17,6 +17,7 @@ from services.contracts import DATA_FIELD, STORE_GROUP, EnrichedArticle, dead_st
 from services.store.app import create_app
 from services.store.settings import StoreSettings
 from tests.factories import enriched_article, enriched_entry, entity
+from tests.support import in_process
 
 T = TypeVar("T")
 
@@ -73,11 +74,7 @@ class Store:
 
 @asynccontextmanager
 async def running(settings: StoreSettings, redis: Redis) -> AsyncIterator[Store]:
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://store") as client,
-    ):
+    async with in_process(create_app(settings), "http://store") as client:
         yield Store(client, redis, settings.stream_prefix)
 
 

@@ -28,6 +28,7 @@ from services.store.feed_filters import (
 from services.store.feed_hub import FELL_BEHIND, Closed, FeedClient, FeedFull, FeedHub
 from services.store.settings import StoreSettings
 from tests.factories import BASE_TIME, enriched_article, enriched_entry, entity
+from tests.support import in_process
 
 T = TypeVar("T")
 PARENTS = {"medtop:20000587": "medtop:11000000", "medtop:20000590": "medtop:20000587"}
@@ -369,10 +370,7 @@ async def store(redis_url: str, prefix: str, sqlite_url: str) -> AsyncIterator[t
         redis_url=redis_url, stream_prefix=prefix, database_url=sqlite_url, feed_max_clients=2
     )
     app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://store") as client,
-    ):
+    async with in_process(app, "http://store") as client:
         yield client, app
 
 
