@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from services.errors import MalformedEntry
 
@@ -71,19 +71,52 @@ def _not_blank(value: str) -> str:
 
 def _aware(value: datetime | None) -> datetime | None:
     # Naive times are taken as UTC so every stored time compares with every other.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the years 1-9999 once converted to UTC") from None
     return value
+
+
+def _utc(value: datetime) -> datetime:
+    aware = _aware(value)
+    assert aware is not None
+    return aware.astimezone(UTC)
 
 
 def _clean_tags(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(t.strip() for t in tags if t.strip()))
 
 
+def utc_offset(value: datetime) -> str | None:
+    """Spell a time's UTC offset as ``+09:00``; None for a naive time."""
+    offset = value.utcoffset()
+    if offset is None:
+        return None
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+# Documented maxima, in characters: what the store's columns and indexes hold on every engine.
+MAX_TITLE = 1000
+MAX_URL = 4000
+MAX_AUTHOR = 500
+MAX_SECTION = 200
+MAX_SOURCE = 200
+MAX_TAG = 100
+MAX_TAGS = 100
+
 NonBlank = Annotated[str, AfterValidator(_not_blank)]
 _NOT_BLANK: dict[str, Any] = {"minLength": 1, "pattern": r"\S"}
 AwareTime = Annotated[datetime | None, AfterValidator(_aware)]
-Tags = Annotated[list[str], AfterValidator(_clean_tags)]
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
+Tag = Annotated[str, Field(max_length=MAX_TAG)]
+Tags = Annotated[list[Tag], AfterValidator(_clean_tags)]
 
 
 class ArticleIn(BaseModel):
@@ -93,27 +126,45 @@ class ArticleIn(BaseModel):
 
     # The schema states "not blank" for generated clients; the validator enforces it with a clear message.
     title: NonBlank = Field(
-        max_length=1000,
+        max_length=MAX_TITLE,
         json_schema_extra=_NOT_BLANK,
         examples=["Lavrov to host North Korean counterpart in Moscow"],
     )
     body: NonBlank = Field(
         json_schema_extra=_NOT_BLANK, examples=["On January 16, Moscow will host a meeting."]
     )
-    url: str | None = Field(default=None, max_length=4000, examples=["https://example.com/news/1"])
-    published_at: AwareTime = Field(default=None, examples=["2024-01-15T08:07:00Z"])
-    author: str | None = Field(default=None, max_length=500)
-    section: str | None = Field(default=None, max_length=200)
-    source: str | None = Field(default=None, max_length=200, examples=["bnn"])
-    tags: Tags = Field(default_factory=list, max_length=100)
+    url: str | None = Field(default=None, max_length=MAX_URL, examples=["https://example.com/news/1"])
+    published_at: AwareTime = Field(
+        default=None,
+        examples=["2024-01-15T08:07:00+09:00"],
+        description="ISO 8601; naive times are UTC; stored and served in UTC (the offset given is kept"
+        " in published_offset)",
+    )
+    author: str | None = Field(default=None, max_length=MAX_AUTHOR)
+    section: str | None = Field(default=None, max_length=MAX_SECTION)
+    source: str | None = Field(default=None, max_length=MAX_SOURCE, examples=["bnn"])
+    tags: Tags = Field(default_factory=list, max_length=MAX_TAGS)
     language: str | None = Field(default=None, max_length=16, examples=["en"])
 
 
 class RawArticle(ArticleIn):
-    """An accepted article on ``<prefix>:raw``: the posted fields plus its id."""
+    """An accepted article on ``<prefix>:raw``: the posted fields plus its id; every time in UTC."""
 
     id: str
-    received_at: datetime
+    received_at: UtcTime
+    published_offset: str | None = Field(
+        default=None,
+        examples=["+09:00"],
+        description="UTC offset the source gave with published_at (which is itself in UTC), if any",
+    )
+
+    @model_validator(mode="after")
+    def _published_in_utc(self) -> RawArticle:
+        if self.published_at is not None:
+            if self.published_offset is None and self.published_at.utcoffset():
+                self.published_offset = utc_offset(self.published_at)
+            self.published_at = self.published_at.astimezone(UTC)
+        return self
 
 
 class Mention(BaseModel):
@@ -161,7 +212,7 @@ class EnrichedArticle(RawArticle):
     word_count: int = 0
     reading_time_s: int = 0
     enrichment: Enrichment
-    enriched_at: datetime
+    enriched_at: UtcTime
 
 
 def encode_entry(body: BaseModel, *, event_type: str, correlation_id: str = "") -> bytes:

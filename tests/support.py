@@ -7,10 +7,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from fastapi import FastAPI
@@ -96,3 +98,56 @@ async def in_process(app: FastAPI, base_url: str) -> AsyncIterator[httpx.AsyncCl
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client,
     ):
         yield client
+
+
+@dataclass
+class Stack:
+    """The three services running as processes on a prefix and a database of their own."""
+
+    ingest: str
+    store: str
+    env: dict[str, str]
+    services: list[Service]
+
+    def stored(self, article_id: str) -> dict[str, Any] | None:
+        """The stored article, or None while it is not there."""
+        answer = httpx.get(f"{self.store}/v1/articles/{article_id}", timeout=5)
+        return answer.json() if answer.status_code == 200 else None
+
+    def wait_stored(self, article_id: str, timeout: float = 60) -> dict[str, Any]:
+        """Poll the store until the article is there."""
+        return wait_for(lambda: self.stored(article_id), timeout=timeout, what=f"article {article_id} stored")
+
+
+@contextmanager
+def running_stack(
+    workdir: Path, redis_url: str, database_url: str, env: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """Start store, enrich and ingest on a fresh prefix; stop them and drop the prefix afterwards."""
+    from services.devstack import free_port
+
+    prefix = f"wsstack-{uuid.uuid4().hex[:10]}"
+    ports = {"INGEST_PORT": str(free_port()), "STORE_PORT": str(free_port())}
+    full_env = {
+        "REDIS_URL": redis_url,
+        "STREAM_PREFIX": prefix,
+        "DATABASE_URL": database_url,
+        "CLAIM_IDLE_MS": "2000",
+        **ports,
+        **(env or {}),
+    }
+    services = [Service(name, full_env, workdir) for name in ("store", "enrich", "ingest")]
+    stack = Stack(
+        f"http://127.0.0.1:{ports['INGEST_PORT']}",
+        f"http://127.0.0.1:{ports['STORE_PORT']}",
+        full_env,
+        services,
+    )
+    try:
+        services[0].wait_healthy(stack.store)
+        services[2].wait_healthy(stack.ingest)
+        yield stack
+    finally:
+        codes = {s.name: s.stop() for s in services}
+        drop_prefix(redis_url, prefix)
+    assert codes == {"store": 0, "enrich": 0, "ingest": 0}, f"unclean shutdown: {codes}"

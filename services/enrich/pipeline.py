@@ -28,6 +28,8 @@ _MAX_TAG_ENTITIES = 5
 _MIN_TAG_SALIENCE = 0.35
 # NER cost grows with length; beyond this the tail of a very long body is not analysed.
 MAX_NER_CHARS = 100_000
+# No real name is longer; a longer span is a run of capitalised words (tables, lists of companies).
+MAX_ENTITY_NAME = 200
 T = TypeVar("T")
 
 
@@ -118,6 +120,7 @@ class Enricher:
                 )
                 or []
             )
+            entities = [e for e in entities if len(e.name) <= MAX_ENTITY_NAME]
         topics: list[Topic] = []
         phrases: list[str] = []
         if verdict.english:

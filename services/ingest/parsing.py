@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +13,7 @@ from pydantic import ValidationError
 
 from services.contracts import ArticleIn, RawArticle
 from services.ingest.identity import article_id
+from services.ingest.normalize import clean_fields
 from services.ingest.seedformat import parse_plain_text
 
 JSON_TYPES = frozenset({"application/json"})
@@ -34,6 +37,55 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
+def charset(content_type: str | None) -> str | None:
+    """Return the ``charset`` parameter of a Content-Type header, lower-case, or None."""
+    for param in (content_type or "").split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"'):
+            return value.strip().strip('"').lower()
+    return None
+
+
+# Byte order marks name their encoding (RFC 8259 lets a parser ignore a UTF-8 one); longest first.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_JSON = "malformed JSON: the body"
+_DECLARE = "declare its encoding, e.g. Content-Type: {kind}; charset=windows-1252"
+
+
+def decode_body(raw: bytes, content_type: str | None, *, what: str = "body") -> str:
+    """Decode a request body by its declared charset, else its byte order mark, else as UTF-8.
+
+    Raises BadInput 415 for a charset Python does not know, 400 for bytes the encoding cannot read.
+    A leading byte order mark is dropped either way.
+    """
+    kind = media_type(content_type) or "text/plain"
+    declared = charset(content_type)
+    if declared is not None:
+        try:
+            codec = codecs.lookup(declared).name
+        except LookupError as exc:
+            raise BadInput(415, f"unknown charset {declared!r} in Content-Type") from exc
+        try:
+            return raw.decode(codec).removeprefix("\ufeff")
+        except UnicodeDecodeError as exc:
+            raise BadInput(400, f"{what} is not valid {declared}: {exc.reason} at byte {exc.start}") from exc
+    encoding = next((enc for bom, enc in _BOMS if raw.startswith(bom)), "utf-8")
+    try:
+        return raw.decode(encoding).removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise BadInput(
+            400,
+            f"{what} is not UTF-8 ({exc.reason} at byte {exc.start}): send UTF-8 or "
+            + _DECLARE.format(kind=kind),
+        ) from exc
+
+
 def validation_detail(exc: ValidationError) -> list[dict[str, Any]]:
     """Report each problem with the field it concerns, as FastAPI does."""
     return [
@@ -46,12 +98,39 @@ def validation_detail(exc: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def load_json(raw: bytes) -> Any:
-    """Parse JSON or fail with the parser's own message."""
+def _json_text(raw: bytes, content_type: str | None) -> str | bytes:
+    # JSON is UTF-8 (RFC 8259): orjson reads the bytes and names any fault; others are decoded first.
+    if charset(content_type) is None and not raw.startswith(tuple(bom for bom, _ in _BOMS)):
+        return raw
+    return decode_body(raw, content_type, what=_JSON)
+
+
+def load_json(text: str | bytes) -> Any:
+    """Parse JSON or fail with the parser's own message.
+
+    orjson refuses a lone surrogate escape (``"\\ud800"``), which JSON's grammar allows: such a
+    document is read by the standard library instead, and normalisation replaces the surrogate.
+    """
     try:
-        return orjson.loads(raw)
+        return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise BadInput(400, f"malformed JSON: {exc}") from exc
+        if "surrogate" in str(exc):
+            try:
+                return json.loads(text)
+            except ValueError:
+                pass
+        hint = ""
+        if isinstance(text, bytes) and not _is_utf8(text):
+            hint = "; the body is not UTF-8: send UTF-8 or " + _DECLARE.format(kind="application/json")
+        raise BadInput(400, f"malformed JSON: {exc}{hint}") from exc
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def article_from_fields(fields: Any) -> ArticleIn:
@@ -62,7 +141,7 @@ def article_from_fields(fields: Any) -> ArticleIn:
             [{"loc": ["body"], "msg": "expected a JSON object with title and body", "type": "model_type"}],
         )
     try:
-        return ArticleIn.model_validate(fields)
+        return ArticleIn.model_validate(clean_fields(fields))
     except ValidationError as exc:
         raise BadInput(422, validation_detail(exc)) from exc
 
@@ -71,12 +150,9 @@ def article_from_body(raw: bytes, content_type: str | None) -> ArticleIn:
     """Read one article from a JSON or plain-text request body."""
     kind = media_type(content_type)
     if kind in JSON_TYPES or kind.endswith("+json"):
-        return article_from_fields(load_json(raw))
+        return article_from_fields(load_json(_json_text(raw, content_type)))
     if kind in TEXT_TYPES:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise BadInput(400, f"text/plain body is not UTF-8: {exc}") from exc
+        text = decode_body(raw, content_type)
         try:
             return article_from_fields(parse_plain_text(text))
         except ValueError as exc:
@@ -90,12 +166,12 @@ def batch_items(raw: bytes, content_type: str | None, limit: int) -> list[Any]:
     """Split a batch body (JSON array or NDJSON) into decoded items, each left for its own validation."""
     kind = media_type(content_type)
     if kind in JSON_TYPES:
-        data = load_json(raw)
+        data = load_json(_json_text(raw, content_type))
         if not isinstance(data, list):
             raise BadInput(422, "a JSON batch must be an array of articles")
         items: list[Any] = data
     elif kind in NDJSON_TYPES:
-        items = list(_ndjson(raw))
+        items = list(_ndjson(decode_body(raw, content_type, what=_JSON)))
     else:
         raise BadInput(
             415, f"unsupported Content-Type {kind or '(none)'!r}: send application/x-ndjson or a JSON array"
@@ -105,14 +181,15 @@ def batch_items(raw: bytes, content_type: str | None, limit: int) -> list[Any]:
     return items
 
 
-def _ndjson(raw: bytes) -> Iterator[Any]:
-    for number, line in enumerate(raw.splitlines(), start=1):
+def _ndjson(text: str) -> Iterator[Any]:
+    # Lines end at "\n" alone: other line separators may sit inside JSON strings.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            yield orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            yield BadInput(400, f"line {number}: malformed JSON: {exc}")
+            yield load_json(line)
+        except BadInput as exc:
+            yield BadInput(400, f"line {number}: {exc.detail}")
 
 
 def to_raw(article: ArticleIn, received_at: datetime | None = None) -> RawArticle:

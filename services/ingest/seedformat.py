@@ -96,7 +96,10 @@ def split_tags(line: str, section: str | None = None) -> list[str]:
 
 
 def parse_published(value: str) -> datetime | None:
-    """Read "January 15, 2024 at 3:07 am EST" as an aware UTC datetime; None when there is no date."""
+    """Read "January 15, 2024 at 3:07 am EST" as an aware datetime at the zone's offset; None without a date.
+
+    The offset is the source's (kept as ``published_offset``); the contract converts the time to UTC.
+    """
     date = _DATE.search(value)
     if date is None:
         return None
@@ -115,7 +118,8 @@ def parse_published(value: str) -> datetime | None:
         rest = rest[time.end() :]
     try:
         local = datetime(int(date[3]), month, int(date[2]), hour, minute, tzinfo=timezone(_tz_offset(rest)))
-        return local.astimezone(UTC)
+        local.astimezone(UTC)  # refuse a time that leaves datetime's range in UTC
+        return local
     except (ValueError, OverflowError):  # Feb 30, 25:00, or year 1 shifted below datetime.min
         return None
 

@@ -5,58 +5,28 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from services.devstack import free_port
-from tests.support import ROOT, Service, drop_prefix, wait_for
+from tests.support import ROOT, Stack, running_stack, wait_for
 
 pytestmark = pytest.mark.e2e
 
 SEED = ROOT / "seeds" / "000_dccf1c9c5e5a1b50.txt"
 
 
-@dataclass
-class Stack:
-    ingest: str
-    store: str
-    env: dict[str, str]
-    services: list[Service]
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Stack]:
     """Start store, enrich and ingest against a real Redis and a SQLite file of their own."""
     tmp = tmp_path_factory.mktemp("e2e")
-    prefix = f"wse2e-{tmp.name}"
-    ports = {"INGEST_PORT": str(free_port()), "STORE_PORT": str(free_port())}
-    env = {
-        "REDIS_URL": redis_url,
-        "STREAM_PREFIX": prefix,
-        "DATABASE_URL": f"sqlite:///{tmp / 'store.db'}",
-        "CLAIM_IDLE_MS": "2000",
-        **ports,
-    }
-    services = [Service(name, env, tmp) for name in ("store", "enrich", "ingest")]
-    stack = Stack(
-        f"http://127.0.0.1:{ports['INGEST_PORT']}", f"http://127.0.0.1:{ports['STORE_PORT']}", env, services
-    )
-    try:
-        services[0].wait_healthy(stack.store)
-        services[2].wait_healthy(stack.ingest)
+    with running_stack(tmp, redis_url, f"sqlite:///{tmp / 'store.db'}") as stack:
         yield stack
-    finally:
-        codes = {s.name: s.stop() for s in services}
-        drop_prefix(redis_url, prefix)
-    assert codes == {"store": 0, "enrich": 0, "ingest": 0}, f"unclean shutdown: {codes}"
 
 
 def _stored(stack: Stack, article_id: str) -> dict[str, Any] | None:
-    answer = httpx.get(f"{stack.store}/v1/articles/{article_id}", timeout=5)
-    return answer.json() if answer.status_code == 200 else None
+    return stack.stored(article_id)
 
 
 def _post_seed(stack: Stack) -> httpx.Response:

@@ -1,0 +1,204 @@
+"""Turn posted text into what a reader sees: plain, visible, repaired Unicode.
+
+Every text field of a posted article passes through ``clean_text`` before it is validated, in this
+order, so each step sees the output of the one before:
+
+1. Characters no storage accepts: U+0000 is dropped; lone surrogates become U+FFFD (a surrogate
+   pair written as two escapes is joined).
+2. Mojibake and odd forms: ftfy repairs double-encoded UTF-8 (``FranÃ§ois`` → ``François``), C1
+   controls, terminal escapes and line breaks, drops the other C0 controls (tab, line breaks,
+   vertical tab and form feed excepted) and composes the text to NFC. Curly quotes and widths stay
+   as written.
+3. Markup: text holding an HTML element, comment, CDATA section or character reference is rendered
+   as plain text by inscriptis (block elements end lines, ``<br>`` breaks one, scripts and styles
+   vanish, entities are decoded); text escaped twice by a feed is rendered again, up to three times.
+   Text that only looks like markup (``3 < 5``, ``AT&T``) is left as it is. What the markup
+   rendered goes through step 2 again (references can spell mojibake too).
+4. Invisible characters: format characters (Unicode category Cf: soft hyphen, zero-width space, word
+   joiner, BOM, bidirectional marks ...) are dropped, so ``Ham\\u00adburg`` is ``Hamburg``; a zero-width
+   joiner or non-joiner stays where the script needs it (between two non-Latin letters, in emoji).
+5. White space: every kind of space is one plain space. A single-line field (title, author, tags)
+   becomes one line; a body keeps its paragraphs (one blank line between them) and line breaks.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+import unicodedata
+from functools import cache
+from html.parser import HTMLParser
+
+import ftfy
+from inscriptis import get_text
+from inscriptis.css_profiles import CSS_PROFILES
+from inscriptis.model.config import ParserConfig
+from lxml.html import defs
+
+# inscriptis' strict profile, plus the HTML5 blocks it lacks; hidden elements render nothing.
+_BLOCKS = ("section", "details", "summary", "dl", "dt", "dd", "fieldset", "form", "center", "menu")
+_HIDDEN = ("noscript", "template", "svg", "button", "select")
+_RENDER = ParserConfig(
+    css={
+        **CSS_PROFILES["strict"],
+        **{tag: CSS_PROFILES["strict"]["div"] for tag in _BLOCKS},
+        **{tag: CSS_PROFILES["strict"]["script"] for tag in _HIDDEN},
+    }
+)
+_FTFY = ftfy.TextFixerConfig(
+    unescape_html=False,  # markup was rendered already: a literal "&amp;" left now is text
+    uncurl_quotes=False,
+    fix_character_width=False,
+    fix_latin_ligatures=False,
+    explain=False,
+)
+_MAX_RENDERS = 3
+_ELEMENTS = frozenset(defs.tags)
+# Unicode's control characters (category Cc) but tab and line breaks.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_JOINERS = frozenset("\u200c\u200d")
+# Format characters that are visible signs, not invisible controls (Arabic number signs and the like).
+_VISIBLE_FORMAT = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2")
+_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+class _MarkupSniffer(HTMLParser):
+    """Tell markup from text that merely holds ``<`` or ``&``."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.markup = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.markup = self.markup or tag in _ELEMENTS
+
+    def handle_endtag(self, tag: str) -> None:
+        self.markup = self.markup or tag in _ELEMENTS
+
+    def handle_entityref(self, name: str) -> None:
+        # "AT&T said" reads "&T" as a reference: only a name HTML defines counts.
+        self.markup = self.markup or html.unescape(f"&{name};") != f"&{name};"
+
+    def handle_charref(self, name: str) -> None:
+        self.markup = True
+
+    def handle_comment(self, data: str) -> None:
+        self.markup = True
+
+    def unknown_decl(self, data: str) -> None:  # <![CDATA[ ... ]]>
+        self.markup = True
+
+
+def looks_like_markup(text: str) -> bool:
+    """Whether ``text`` holds an HTML element, comment, CDATA section or character reference."""
+    if "<" not in text and "&" not in text:
+        return False
+    sniffer = _MarkupSniffer()
+    sniffer.feed(text)
+    sniffer.close()
+    return sniffer.markup
+
+
+def _unwrap_cdata(text: str) -> str:
+    # A CDATA section holds literal text (in feeds, usually more HTML): keep what is inside.
+    return text.replace("<![CDATA[", "").replace("]]>", "")
+
+
+def render_markup(text: str) -> str:
+    """Render HTML as plain text; text without markup comes back unchanged."""
+    for _ in range(_MAX_RENDERS):
+        if not looks_like_markup(text):
+            break
+        text = get_text(_unwrap_cdata(text), _RENDER)
+    return text
+
+
+def _storable(text: str) -> str:
+    # Lone surrogates cannot be encoded; a pair of them written separately is one character.
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    # Vertical tab and form feed break lines (ftfy would drop the first and keep the second).
+    return text.replace("\x00", "").replace("\x0b", "\n").replace("\x0c", "\n")
+
+
+def _repaired(text: str) -> str:
+    if text.isascii() and "\x1b" not in text:  # no mojibake, no terminal escape: only controls to drop
+        return _no_controls(text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _no_controls(ftfy.fix_text(text, _FTFY))
+
+
+def _no_controls(text: str) -> str:
+    # What ftfy leaves of the controls (C1 codes that Windows-1252 does not define, DEL).
+    return _CONTROLS.sub("", text)
+
+
+@cache
+def _invisible() -> re.Pattern[str]:
+    # Every format character of this Python's Unicode tables, but the visible signs.
+    chars = (chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf")
+    return re.compile("[" + "".join(re.escape(c) for c in chars if c not in _VISIBLE_FORMAT) + "]")
+
+
+def _visible(text: str) -> str:
+    return _invisible().sub(lambda m: _kept_joiner(text, m.start()), text)
+
+
+def _kept_joiner(text: str, i: int) -> str:
+    return text[i] if text[i] in _JOINERS and _joins_script(text, i) else ""
+
+
+def _joins_script(text: str, i: int) -> bool:
+    # Joiners shape Arabic, Indic and emoji sequences; between Latin letters they only split words.
+    before = text[i - 1] if i > 0 else " "
+    after = text[i + 1] if i + 1 < len(text) else " "
+    return not before.isspace() and not after.isspace() and ord(before) > 0x24F and ord(after) > 0x24F
+
+
+def clean_text(text: str, *, multiline: bool) -> str:
+    """Return the plain, visible, NFC text a reader sees; see the module docstring for the steps.
+
+    Cleaning its own output changes nothing, so a re-posted article keeps its id.
+    """
+    for _ in range(_MAX_RENDERS):  # a step can reveal work for an earlier one (mojibake after a space)
+        cleaned = _clean_once(text, multiline)
+        if cleaned == text:
+            break
+        text = cleaned
+    return text
+
+
+def _clean_once(text: str, multiline: bool) -> str:
+    text = _repaired(_storable(text))
+    rendered = render_markup(text)
+    if rendered != text:  # references may spell mojibake or controls too: "Fran&Atilde;&sect;ois"
+        rendered = _repaired(rendered)
+    text = _SPACES.sub(" ", _visible(rendered))
+    if not multiline:
+        return " ".join(text.split())
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def clean_url(url: str) -> str:
+    """Drop what cannot be part of a URL: controls, invisible characters, white space, ``&amp;``."""
+    text = "".join(c for c in _no_controls(_storable(url)) if unicodedata.category(c) != "Cf")
+    return "".join(text.split()).replace("&amp;", "&")
+
+
+_SINGLE_LINE = ("title", "author", "section", "source", "language")
+
+
+def clean_fields(fields: dict[str, object]) -> dict[str, object]:
+    """Clean the text fields of a posted article; values of other types are left for validation."""
+    out = dict(fields)
+    for name in _SINGLE_LINE:
+        if isinstance(value := out.get(name), str):
+            out[name] = clean_text(value, multiline=False)
+    if isinstance(body := out.get("body"), str):
+        out["body"] = clean_text(body, multiline=True)
+    if isinstance(url := out.get("url"), str):
+        out["url"] = clean_url(url)
+    if isinstance(tags := out.get("tags"), list):
+        out["tags"] = [clean_text(t, multiline=False) if isinstance(t, str) else t for t in tags]
+    return out
