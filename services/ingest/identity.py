@@ -1,20 +1,77 @@
-"""Give an article a deterministic id, so a re-posted article is recognised as the same one."""
+"""Give an article a deterministic id, so a re-posted article is recognised as the same one.
+
+One story reaches us under many URLs: share buttons, newsletters and RSS add tracking parameters, and AMP
+and mobile editions change the host or the path. ``canonical_url`` reduces all of them to one spelling.
+
+Tracking parameters: the primary list is courlan's (https://github.com/adbar/courlan, of the trafilatura
+family), a maintained pattern built from AdGuard's tracking-parameter filter, ClearURLs and Firefox's query
+stripping list (utm_*, mc_*, *_medium, *_campaign, *_source, _ga/_gl, fbclid, gclid, xtor, ref, ...). We ask
+``courlan.normalize_url`` about each parameter name in its lenient mode, never the strict one: strict mode
+keeps an allow-list only, and would merge two articles whose content parameter (``?story=1``) is not on it.
+A lost article costs more than a missed duplicate. ``_SUPPLEMENT`` and ``_PREFIXES`` add the few parameters
+that news publishers use and the pattern misses; ``_CONTENT`` keeps the few content parameters that the
+pattern's prefix match would strip by accident (``gallery``, ``gameId`` begin with its ``ga``).
+
+AMP and mobile editions: Google AMP cache and viewer URLs are unwrapped to the publisher's URL; the host
+prefixes ``amp.``, ``m.`` and ``mobile.`` (like ``www.``) are removed; so are ``amp`` path segments, an
+``.amp`` before the file extension of the last segment and AMP query flags (``amp``, ``amp=1``,
+``outputType=amp``, ``output=amp``, ``format=amp``, AMP cache's ``amp_*`` and ``usqp``, Blogger's ``m=1``).
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 import unicodedata
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-# Query parameters that track the click, not the page: the same article is reached with any of them.
-_TRACKING = frozenset(
+import courlan
+
+# Tracking parameters (lower case) that courlan's pattern misses, each clearly tracking wherever it appears.
+_SUPPLEMENT = frozenset(
     {
-        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "twclid",
-        "mc_cid", "mc_eid", "ref", "ref_src", "ref_url", "referrer", "_ga", "_gl", "mkt_tok",
-        "cmpid", "ocid", "spm", "s_cid", "at_medium", "at_campaign", "ncid", "sr_share",
+        "ito",  # Daily Mail: internal tracking origin of the click
+        "icid",  # internal campaign id (Adobe Analytics)
+        "cmpid",  # campaign id, in AdGuard's general tracking-parameter filter
+        "cmp",  # The Guardian: share and campaign code (CMP=share_btn_tw)
+        "intcmp",  # The Guardian and others: internal campaign (INTCMP=)
+        "smid",  # The New York Times: share medium id (smid=tw-share)
+        "smtyp",  # The New York Times: share medium type
+        "itid",  # The Washington Post: internal tracking id
+        "wpisrc",  # The Washington Post: newsletter source (wpisrc=nl_todayworld)
+        "taid",  # True Anthem, social publishing (Reuters shares: taid=...&utm_medium=trueAnthem)
+        "ocid",  # Microsoft (MSN, Microsoft Start): origin campaign id
+        "ncid",  # Yahoo and its sites: campaign id (ncid=rss)
+        "guccounter",  # Yahoo: consent-redirect counter (courlan has guce_referrer)
+        "__twitter_impression",  # X/Twitter: link opened from a timeline impression
+        "ttclid",  # TikTok: ad click id (courlan has fb/gc/dc/tw/yc/msclk but not tt)
+        "_hsenc",  # HubSpot: newsletter e-mail tracking
+        "_hsmi",  # HubSpot: newsletter message id
+        "spm",  # Alibaba: page-position tracking
     }
-)  # fmt: skip
+)
+_PREFIXES = (
+    "ns_",  # comScore (BBC, Daily Mail): ns_mchannel, ns_linkname, ns_campaign, ns_source, ns_fee
+    "wt.",  # Webtrends: WT.mc_id, WT.z_sma, WT.tsrc
+    "at_",  # AT Internet / Piano Analytics (BBC, Le Monde, France TV): at_medium, at_campaign, at_custom1
+    "lmd_",  # Le Monde: app shares (lmd_medium, lmd_campaign, lmd_creation, lmd_source)
+)
+# Content-selecting names (lower case) that courlan's pattern would strip: its "ga" also begins these words.
+_CONTENT = frozenset({"gallery", "galleryid", "game", "gameid"})
+
+# AMP and mobile editions.
+_EDITION_HOST_LABELS = frozenset({"amp", "m", "mobile"})
+_AMP_SEGMENTS = frozenset({"amp", "amphtml"})  # amphtml: Yahoo
+_AMP_CACHE = "cdn.ampproject.org"  # <dashed-host>.cdn.ampproject.org/c/s/<host>/<path>; "s/": https origin
+_AMP_CACHE_PATH = re.compile(r"/(?:c|v|i|r|wp)/(s/)?(.+)", re.DOTALL)
+_AMP_VIEWER_PATH = re.compile(r"/amp/(s/)?(.+)", re.DOTALL)  # www.google.<tld>/amp/s/<host>/<path>
+# story.amp.html -> story.html, story.amp -> story
+_AMP_SUFFIX = re.compile(r"(.+)\.amp(\.[A-Za-z0-9]+)?", re.IGNORECASE | re.DOTALL)
+_AMP_QUERY = frozenset({"amp", "usqp", "ampshare", "__amp_source_origin"})  # any value
+_AMP_VALUE_QUERY = frozenset({"outputtype", "output", "format"})  # when the value is "amp"
+
 _WEB = frozenset({"http", "https"})
 
 
@@ -22,18 +79,52 @@ def canonical_url(url: str) -> str:
     """Reduce a web URL to one spelling per page; return anything else stripped but unchanged."""
     url = url.strip()
     try:
-        parts = urlsplit(url if "://" in url or not url.startswith("//") else "https:" + url)
-    except ValueError:  # e.g. an unbalanced "[" in the host
+        return _canonical(url)
+    except ValueError:  # e.g. an unbalanced "[" in the host, or text that cannot be encoded
         return url
-    scheme = parts.scheme.lower()
-    if scheme not in _WEB or not parts.netloc:
+
+
+def _canonical(url: str) -> str:
+    parts = _web_parts(url if "://" in url or not url.startswith("//") else "https:" + url)
+    if parts is None:
         return url
+    while (origin := _amp_cache_origin(parts)) is not None:
+        parts = origin
     host, port = _host_port(parts.netloc)
     # http and https serve the same article; default ports say nothing.
     netloc = host if port in ("", "80", "443") else f"{host}:{port}"
-    path = parts.path.rstrip("/") or "/"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _tracking(k)]
+    # A cache URL that does not wrap a publisher's URL keeps its path: dropping an "amp" segment of it could
+    # make it wrap one, and the next pass would give another answer.
+    path = (parts.path.rstrip("/") or "/") if _amp_cache_path(host) else _path(parts.path)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _noise(k, v)]
     return urlunsplit(("https", netloc, path, urlencode(sorted(query), quote_via=quote), ""))
+
+
+def _web_parts(url: str) -> SplitResult | None:
+    """Split an http(s) URL with a host; None for anything else."""
+    parts = urlsplit(url)
+    return parts if parts.scheme.lower() in _WEB and parts.netloc else None
+
+
+def _amp_cache_path(host: str) -> re.Pattern[str] | None:
+    """The path pattern of AMP pages served from this host on a publisher's behalf, if it is such a host."""
+    if host == _AMP_CACHE or host.endswith("." + _AMP_CACHE):
+        return _AMP_CACHE_PATH
+    if host.split(".")[0] == "google" and "." in host:
+        return _AMP_VIEWER_PATH
+    return None
+
+
+def _amp_cache_origin(parts: SplitResult) -> SplitResult | None:
+    """The publisher's URL inside a Google AMP cache or viewer URL, else None."""
+    pattern = _amp_cache_path(_host_port(parts.netloc)[0])
+    match = pattern.fullmatch(parts.path) if pattern else None
+    if match is None:
+        return None
+    inner = _web_parts(f"{'https' if match[1] else 'http'}://{match[2]}")
+    if inner is None or "." not in inner.netloc:
+        return None
+    return inner._replace(query=parts.query)
 
 
 def article_id(*, title: str, body: str, published_at: datetime | None, url: str | None) -> str:
@@ -54,23 +145,58 @@ def article_id(*, title: str, body: str, published_at: datetime | None, url: str
 
 
 def _host_port(netloc: str) -> tuple[str, str]:
-    """Split a netloc into lower-case host without "www." and port, dropping any user info."""
+    """Split a netloc into lower-case host without "www." (nor AMP or mobile labels) and port.
+
+    User info is dropped.
+    """
     hostport = netloc.rpartition("@")[2].lower()
     if hostport.startswith("[") and "]" in hostport:  # IPv6 literal: its colons are not a port
         host, _, rest = hostport.partition("]")
-        host, port = host + "]", rest.removeprefix(":")
-    else:
-        host, _, port = hostport.partition(":")
+        return host + "]", rest.removeprefix(":")
+    host, _, port = hostport.partition(":")
     host = host.rstrip(".")
-    while host.startswith("www.") and len(host) > 4:  # a loop, so the result is stable on a second pass
-        host = host[4:]
-    return host, port
+    # A loop, so the result is stable on a second pass. "www." goes even before a single label, as it always
+    # has; amp., m. and mobile. only while a registrable-looking name (two labels) remains.
+    while True:
+        first, _, rest = host.partition(".")
+        if not ((first == "www" and rest) or (first in _EDITION_HOST_LABELS and "." in rest)):
+            return host, port
+        host = rest
 
 
-def _tracking(name: str) -> bool:
-    """Tell whether a query parameter only tracks the visit."""
+def _path(path: str) -> str:
+    """Drop trailing slashes and AMP path forms: "amp" segments, ".amp" before the last extension."""
+    while True:
+        segments = path.rstrip("/").split("/")
+        kept = [s for s in segments if s.lower() not in _AMP_SEGMENTS]
+        if kept and (match := _AMP_SUFFIX.fullmatch(kept[-1])):
+            kept[-1] = match[1] + (match[2] or "")
+        new = "/".join(kept).rstrip("/") or "/"
+        if new == path:
+            return path
+        path = new
+
+
+def _noise(name: str, value: str) -> bool:
+    """Tell whether a query parameter only tracks the visit or asks for the AMP or mobile edition."""
     name = name.lower()
-    return name.startswith("utm_") or name in _TRACKING
+    if name in _CONTENT:
+        return False
+    if name in _AMP_QUERY or name.startswith("amp_") or (name == "m" and value in ("0", "1")):
+        return True
+    if name in _AMP_VALUE_QUERY:
+        return value.lower() == "amp"
+    return name in _SUPPLEMENT or name.startswith(_PREFIXES) or _courlan_tracks(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _courlan_tracks(name: str) -> bool:
+    """Tell whether courlan's maintained tracker pattern (lenient mode) removes this parameter name."""
+    probe = "https://example.invalid/?" + urlencode([(name, "1")], quote_via=quote)
+    try:
+        return urlsplit(courlan.normalize_url(probe)).query == ""
+    except ValueError:
+        return False
 
 
 def _normalize(text: str) -> str:

@@ -101,6 +101,40 @@ async def test_repost_is_a_duplicate_and_publishes_nothing(
     assert await _xlen(redis, prefix) == 1
 
 
+async def test_tracking_amp_and_mobile_variants_of_a_url_are_duplicates(
+    client: httpx.AsyncClient, redis: Redis, prefix: str
+) -> None:
+    clean = "https://www.theguardian.com/world/2024/jan/15/north-korea-foreign-minister-moscow-visit"
+    path = "world/2024/jan/15/north-korea-foreign-minister-moscow-visit"
+    variants = [
+        f"{clean}?mc_cid=8d1e2f3a4b&mc_eid=5c6d7e8f90",
+        f"{clean}?at_medium=RSS&at_campaign=KARANGA",
+        f"{clean}?ito=1490&cmpid=tw&icid=sidebar",
+        f"{clean}?_ga=2.1.2.3&fbclid=IwAR3kLmNoPqRsTuV",
+        f"{clean}?CMP=share_btn_tw",
+        f"{clean}/amp",
+        f"{clean}/amp/",
+        f"{clean}?outputType=amp",
+        f"https://amp.theguardian.com/{path}",
+        f"https://m.theguardian.com/{path}",
+        f"https://amp-theguardian-com.cdn.ampproject.org/c/s/amp.theguardian.com/{path}",
+    ]
+    first = await _post_json(client, article_fields(url=clean))
+    assert first.status_code == 202, first.text
+
+    for variant in variants:
+        # Another title and body: the URL alone identifies the article.
+        answer = await _post_json(client, article_fields(url=variant))
+        assert (answer.status_code, answer.json()) == (
+            200,
+            {"id": first.json()["id"], "status": "duplicate"},
+        ), variant
+
+    paged = await _post_json(client, article_fields(url=f"{clean}?page=2&utm_source=rss"))
+    assert paged.status_code == 202  # a parameter that selects content makes another article
+    assert await _xlen(redis, prefix) == 2
+
+
 async def test_plain_text_post_is_accepted(client: httpx.AsyncClient, redis: Redis, prefix: str) -> None:
     answer = await client.post(
         "/v1/articles",

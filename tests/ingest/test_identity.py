@@ -107,3 +107,156 @@ def test_different_content_gives_different_ids() -> None:
     assert article_id(title="T", body="B", published_at=None, url="https://example.com/1") != article_id(
         title="T", body="B", published_at=None, url="https://example.com/2"
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One story, many URLs: tracking parameters, AMP and mobile editions
+
+CLEAN = "https://www.example.com/news/2024/01/15/ministers-meet-in-geneva"
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        # The examples of the requirement.
+        f"{CLEAN}?mc_cid=8d1e2f3a4b&mc_eid=5c6d7e8f90",
+        f"{CLEAN}?at_medium=RSS&at_campaign=KARANGA",
+        f"{CLEAN}?ito=1490",
+        f"{CLEAN}?cmpid=tw",
+        f"{CLEAN}?_ga=2.123456789.987654321.1705300000-111222333.1705300000",
+        f"{CLEAN}?icid=sidebar",
+        f"{CLEAN}?fbclid=IwAR3kLmNoPqRsTuV",
+        f"{CLEAN}/amp",
+        f"{CLEAN}/amp/",
+        f"{CLEAN}?outputType=amp",
+        # Tracking parameters of news publishers, from courlan's pattern or the supplement.
+        f"{CLEAN}?utm_source=newsletter&utm_medium=email&utm_campaign=morning&utm_term=x&utm_content=y",
+        f"{CLEAN}?CMP=share_btn_tw",
+        f"{CLEAN}?INTCMP=ios_share",
+        f"{CLEAN}?smid=tw-share&smtyp=cur",
+        f"{CLEAN}?ocid=msedgntp",
+        f"{CLEAN}?ncid=rss",
+        f"{CLEAN}?itid=hp-top-table-main",
+        f"{CLEAN}?wpisrc=nl_todayworld",
+        f"{CLEAN}?ns_mchannel=rss&ns_campaign=1490&ns_source=twitter&ns_linkname=news_central",
+        f"{CLEAN}?WT.mc_id=tw_share&WT.z_sma=1",
+        f"{CLEAN}?__twitter_impression=true",
+        f"{CLEAN}?s_cid=email&cid=abc",
+        f"{CLEAN}?guccounter=1&guce_referrer=aHR0cHM6Ly93d3cuZ29vZ2xlLmNvbS8&guce_referrer_sig=AQAAAK3f",
+        f"{CLEAN}?taid=65a3c2b1&utm_medium=trueAnthem",
+        f"{CLEAN}?xtor=AL-32280270",
+        f"{CLEAN}?at_custom1=x&at_ptr_name=twitter",
+        f"{CLEAN}?lmd_medium=al&lmd_creation=ios",
+        f"{CLEAN}?_hsenc=p2ANqtz-8Kq&_hsmi=290312345",
+        f"{CLEAN}?gclid=1&msclkid=2&ttclid=3&twclid=4&igshid=5",
+        f"{CLEAN}?ref=home&referringSource=articleShare",
+        # AMP and mobile editions.
+        f"{CLEAN}?amp",
+        f"{CLEAN}?amp=1",
+        f"{CLEAN}?amp=true",
+        f"{CLEAN}?output=amp",
+        f"{CLEAN}?OUTPUTTYPE=AMP",
+        f"{CLEAN}.amp",
+        f"{CLEAN}/amp?amp=1&utm_source=twitter#comments",
+        "https://www.example.com/amp/news/2024/01/15/ministers-meet-in-geneva",
+        "https://www.example.com/news/amp/2024/01/15/ministers-meet-in-geneva",
+        "https://amp.example.com/news/2024/01/15/ministers-meet-in-geneva",
+        "https://m.example.com/news/2024/01/15/ministers-meet-in-geneva",
+        "https://mobile.example.com/news/2024/01/15/ministers-meet-in-geneva/",
+        "http://www.m.example.com/news/2024/01/15/ministers-meet-in-geneva",
+        f"{CLEAN}?m=1",
+        "https://www-example-com.cdn.ampproject.org/c/s/www.example.com/news/2024/01/15/ministers-meet-in-geneva/amp",
+        "https://www-example-com.cdn.ampproject.org/v/s/www.example.com/news/2024/01/15/ministers-meet-in-geneva"
+        "?amp_js_v=0.1&usqp=mq331AQKKAFQArABIIACAw%3D%3D#aoh=17053&amp_tf=From%20%251%24s",
+        "https://cdn.ampproject.org/c/www.example.com/news/2024/01/15/ministers-meet-in-geneva",
+        "https://www.google.com/amp/s/amp.example.com/news/2024/01/15/ministers-meet-in-geneva",
+        "https://www.google.co.uk/amp/s/www.example.com/news/2024/01/15/ministers-meet-in-geneva.amp",
+    ],
+)
+def test_tracking_amp_and_mobile_variants_give_the_id_of_the_clean_url(variant: str) -> None:
+    assert (
+        canonical_url(variant)
+        == canonical_url(CLEAN)
+        == "https://example.com/news/2024/01/15/ministers-meet-in-geneva"
+    )
+    assert article_id(title="A", body="B", published_at=None, url=variant) == article_id(
+        title="A", body="B", published_at=None, url=CLEAN
+    )
+
+
+@pytest.mark.parametrize(
+    ("variant", "clean"),
+    [
+        (
+            "https://www.nytimes.com/2024/01/15/world/asia/lavrov.amp.html",
+            "https://www.nytimes.com/2024/01/15/world/asia/lavrov.html",
+        ),
+        (
+            "https://news.yahoo.com/amphtml/north-korea-041512345.html",
+            "https://news.yahoo.com/north-korea-041512345.html",
+        ),
+        (
+            "https://www.dailymail.co.uk/news/article-1/amp/Kim.html",
+            "https://www.dailymail.co.uk/news/article-1/Kim.html",
+        ),
+        ("https://example.com/a/story.AMP", "https://example.com/a/story"),
+        ("https://example.com/amp", "https://example.com/"),
+    ],
+)
+def test_amp_path_forms_give_the_publishers_url(variant: str, clean: str) -> None:
+    assert canonical_url(variant) == canonical_url(clean)
+
+
+@pytest.mark.parametrize("content", ["id=123", "p=456", "page=2", "story=1", "gameId=401585123", "gallery=2"])
+def test_content_parameters_are_kept(content: str) -> None:
+    url = f"{CLEAN}?{content}&utm_source=rss"
+    assert canonical_url(url) == f"https://example.com/news/2024/01/15/ministers-meet-in-geneva?{content}"
+
+
+def test_content_parameters_keep_articles_apart() -> None:
+    urls = [CLEAN, *(f"{CLEAN}?{q}" for q in ("id=123", "id=124", "p=456", "page=2", "page=3"))]
+    ids = {article_id(title="A", body="B", published_at=None, url=u) for u in urls}
+    assert len(ids) == len(urls)
+
+
+def test_a_content_parameter_unknown_to_any_allow_list_keeps_articles_apart() -> None:
+    # courlan's strict mode keeps only an allow-list (id, p, page, ...) and would merge these two stories.
+    one = "https://www.valleygazette.com/read.aspx?story=1&utm_source=rss"
+    two = "https://www.valleygazette.com/read.aspx?story=2&utm_source=rss"
+    assert canonical_url(one) != canonical_url(two)
+    assert canonical_url(one) == "https://valleygazette.com/read.aspx?story=1"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        # Words that merely begin like an AMP or mobile form are kept.
+        ("https://example.com/reviews/amplifier", "https://example.com/reviews/amplifier"),
+        (
+            "https://example.com/reviews/amp-up-your-turntable",
+            "https://example.com/reviews/amp-up-your-turntable",
+        ),
+        ("https://example.com/reviews/amps", "https://example.com/reviews/amps"),
+        ("https://example.com/reviews/x.ampx", "https://example.com/reviews/x.ampx"),
+        ("https://example.com/tech/mobile/phones", "https://example.com/tech/mobile/phones"),
+        ("https://mail.example.com/a", "https://mail.example.com/a"),
+        ("https://ampere.example.com/a", "https://ampere.example.com/a"),
+        ("https://mobiles.example.com/a", "https://mobiles.example.com/a"),
+        # A mobile or AMP label is only dropped while two labels remain.
+        ("https://amp.dev/documentation", "https://amp.dev/documentation"),
+        ("https://m.me/a", "https://m.me/a"),
+        # A parameter whose value names a tracker is kept; so are flags that are not AMP ones.
+        ("https://example.com/search?q=utm_source", "https://example.com/search?q=utm_source"),
+        ("https://example.com/a?outputType=json", "https://example.com/a?outputType=json"),
+        ("https://example.com/archive?m=202401", "https://example.com/archive?m=202401"),
+        # Google pages that do not wrap a publisher's URL are left as they are.
+        ("https://www.google.com/amp", "https://google.com/amp"),
+        (
+            "https://a.cdn.ampproject.org/c/amp/s/example.com/x",
+            "https://a.cdn.ampproject.org/c/amp/s/example.com/x",
+        ),
+    ],
+)
+def test_near_misses_are_left_alone(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+    assert canonical_url(expected) == expected

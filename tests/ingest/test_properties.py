@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import quote
 
+from courlan.clean import TRACKERS_RE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.contracts import ArticleIn
-from services.ingest.identity import article_id, canonical_url
+from services.ingest.identity import _CONTENT, _PREFIXES, _SUPPLEMENT, article_id, canonical_url
 from services.ingest.seedformat import parse_plain_text
 
 BOUNDED = settings(max_examples=200, deadline=None)
@@ -117,3 +119,130 @@ def test_canonical_url_is_idempotent(url: str) -> None:
 def test_canonical_url_is_idempotent_on_any_text(text: str) -> None:
     once = canonical_url(text)
     assert canonical_url(once) == once
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One story, many URLs: a clean news URL and its tracking, AMP and mobile variants
+
+_EDITION_LABELS = {"www", "m", "mobile", "amp", "google", "amphtml"}
+_slug = st.from_regex(r"[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,3}", fullmatch=True).filter(
+    lambda s: s not in _EDITION_LABELS
+)
+_label = st.from_regex(r"[a-z][a-z0-9-]{0,10}[a-z0-9]", fullmatch=True).filter(
+    lambda s: s not in _EDITION_LABELS
+)
+_domain = st.builds(
+    lambda labels, tld: ".".join([*labels, tld]),
+    st.lists(_label, min_size=1, max_size=2),
+    st.sampled_from(["com", "co.uk", "fr", "de", "com.au", "news"]),
+)
+_digits = st.integers(1, 10**7).map(str)
+_content = st.dictionaries(st.sampled_from(["id", "p", "page", "articleId", "gameId"]), _digits, max_size=2)
+_value = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:", max_size=12)
+
+# Tracking parameter names: anything courlan's pattern matches, its usual families, and our supplement.
+_ascii_name = "abcdefghijklmnopqrstuvwxyz0123456789_-."
+_tracker = st.one_of(
+    st.from_regex(TRACKERS_RE, alphabet=_ascii_name),
+    st.from_regex(r"(utm|mc|pk|mtm|itm|vero|oly)_[a-z]{1,8}", fullmatch=True),
+    st.from_regex(r"[a-z]{1,6}_(medium|campaign|source|cid|eid|referrer)", fullmatch=True),
+    st.sampled_from(
+        ["fbclid", "gclid", "dclid", "msclkid", "igshid", "twclid", "yclid", "_ga", "_gl", "xtor"]
+    ),
+    st.sampled_from(sorted(_SUPPLEMENT)),
+    st.builds(
+        lambda prefix, rest: prefix + rest,
+        st.sampled_from(_PREFIXES),
+        st.from_regex(r"[a-z_]{1,8}", fullmatch=True),
+    ),
+).filter(lambda name: name.lower() not in _CONTENT)
+_cased = st.tuples(_tracker, st.booleans()).map(lambda t: t[0].upper() if t[1] else t[0])
+_amp_flags = st.lists(
+    st.sampled_from(
+        [("amp", ""), ("amp", "1"), ("amp", "true"), ("outputType", "amp"), ("output", "amp"), ("m", "1")]
+    ),
+    max_size=2,
+    unique_by=lambda kv: kv[0],
+)
+
+
+def _query(pairs: list[tuple[str, str]]) -> str:
+    """A query string as sites write it: a bare "amp" flag has no "=" sign."""
+    return "&".join(
+        quote(k, safe="") if k == "amp" and not v else f"{quote(k, safe='')}={quote(v, safe='')}"
+        for k, v in pairs
+    )
+
+
+@st.composite
+def _story_variants(draw: st.DrawFn) -> tuple[str, str, list[tuple[str, str]]]:
+    """A clean news URL, one of its variants, and the variant's query pairs (to extend)."""
+    domain = draw(_domain)
+    segments = draw(st.lists(_slug, min_size=1, max_size=4))
+    if draw(st.booleans()):
+        segments[-1] += ".html"
+    content = list(draw(_content).items())
+    clean = f"https://{draw(st.sampled_from(['', 'www.']))}{domain}/{'/'.join(segments)}"
+    clean += f"?{_query(content)}" if content else ""
+
+    # The AMP or mobile edition: host label, path form, query flags.
+    host = draw(st.sampled_from(["", "www.", "WWW.", "m.", "mobile.", "amp.", "www.m."])) + domain
+    path = list(segments)
+    form = draw(st.sampled_from(["", "slash", "amp", "amp/", "leading", "inner", "suffix"]))
+    if form == "amp":
+        path.append("amp")
+    elif form == "amp/":
+        path.append("amp/")
+    elif form == "slash":
+        path[-1] += "/"
+    elif form in ("leading", "inner"):
+        path.insert(0 if form == "leading" else draw(st.integers(0, len(path))), "amp")
+    elif form == "suffix":
+        stem, dot, ext = path[-1].partition(".")
+        path[-1] = f"{stem}.amp{dot}{ext}"
+    trackers = draw(st.lists(st.tuples(_cased, _value), max_size=4))
+    pairs = draw(st.permutations(content + trackers + draw(_amp_flags)))
+    scheme = draw(st.sampled_from(["http", "https"]))
+    origin = f"{host}/{'/'.join(path)}"
+    wrapper = draw(st.sampled_from(["", "cache", "viewer", "google"]))
+    if wrapper == "cache":
+        dashed = host.lower().replace("-", "--").replace(".", "-")
+        url = f"https://{dashed}.cdn.ampproject.org/c/{'s/' if scheme == 'https' else ''}{origin}"
+        pairs = [*pairs, ("amp_js_v", "0.1")]
+    elif wrapper == "viewer":
+        url = f"https://cdn.ampproject.org/v/{'s/' if scheme == 'https' else ''}{origin}"
+        pairs = [*pairs, ("usqp", "mq331AQKKAFQArABIIACAw==")]
+    elif wrapper == "google":
+        url = f"https://www.google.com/amp/{'s/' if scheme == 'https' else ''}{origin}"
+    else:
+        url = f"{scheme}://{origin}"
+    return clean, url, pairs
+
+
+def _with(url: str, pairs: list[tuple[str, str]], fragment: str = "") -> str:
+    return f"{url}?{_query(pairs)}{fragment}" if pairs else url + fragment
+
+
+@BOUNDED
+@given(_story_variants(), st.sampled_from(["", "#", "#comments", "#amp_tf=From%20%251%24s&aoh=17053"]))
+def test_tracking_amp_and_mobile_variants_have_the_canonical_url_of_the_story(
+    story: tuple[str, str, list[tuple[str, str]]], fragment: str
+) -> None:
+    clean, url, pairs = story
+    variant = _with(url, pairs, fragment)
+    assert canonical_url(variant) == canonical_url(clean)
+    assert article_id(title="A", body="B", published_at=None, url=variant) == article_id(
+        title="C", body="D", published_at=None, url=clean
+    )
+
+
+@BOUNDED
+@given(_story_variants(), st.integers(1, 10**6))
+def test_a_content_parameter_makes_another_story(
+    story: tuple[str, str, list[tuple[str, str]]], n: int
+) -> None:
+    clean, url, pairs = story
+    other = canonical_url(_with(url, [*pairs, ("story", str(n))]))
+    assert other != canonical_url(clean)
+    assert other == canonical_url(clean + ("&" if "?" in clean else "?") + f"story={n}")
+    assert canonical_url(other) == other
