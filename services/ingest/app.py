@@ -162,7 +162,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             200: {"model": Accepted, "description": "Already published: nothing was published again"},
             400: {"description": "Malformed body"},
             413: {"description": "Body too large"},
-            415: {"description": "Unsupported Content-Type"},
+            415: {"description": "Unsupported Content-Type or charset"},
             422: {"description": "Invalid article"},
             **write_errors,
         },
@@ -185,7 +185,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         responses={
             400: {"description": "Malformed body"},
             413: {"description": "Body or batch too large"},
-            415: {"description": "Unsupported Content-Type"},
+            415: {"description": "Unsupported Content-Type or charset"},
+            422: {"description": "A JSON body that is not an array of articles"},
             **write_errors,
         },
     )

@@ -33,18 +33,23 @@ from html.parser import HTMLParser
 import ftfy
 from inscriptis import get_text
 from inscriptis.css_profiles import CSS_PROFILES
+from inscriptis.html_properties import Display
 from inscriptis.model.config import ParserConfig
 from lxml.html import defs
 
 # inscriptis' strict profile, plus the HTML5 blocks it lacks; hidden elements render nothing.
 _BLOCKS = ("section", "details", "summary", "dl", "dt", "dd", "fieldset", "form", "center", "menu")
 _HIDDEN = ("noscript", "template", "svg", "button", "select")
-_RENDER = ParserConfig(
-    css={
-        **CSS_PROFILES["strict"],
-        **{tag: CSS_PROFILES["strict"]["div"] for tag in _BLOCKS},
-        **{tag: CSS_PROFILES["strict"]["script"] for tag in _HIDDEN},
-    }
+_CSS = {
+    **CSS_PROFILES["strict"],
+    **{tag: CSS_PROFILES["strict"]["div"] for tag in _BLOCKS},
+    **{tag: CSS_PROFILES["strict"]["script"] for tag in _HIDDEN},
+}
+_RENDER = ParserConfig(css=_CSS)
+# Elements that break lines when rendered: a body holding none keeps its own line breaks.
+_BREAKING = frozenset(
+    {tag for tag, style in _CSS.items() if style.display == Display.block}
+    | {"br", "table", "tr", "td", "th", "ul", "ol", "li", "pre"}
 )
 _FTFY = ftfy.TextFixerConfig(
     unescape_html=False,  # markup was rendered already: a literal "&amp;" left now is text
@@ -65,40 +70,48 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 
 class _MarkupSniffer(HTMLParser):
-    """Tell markup from text that merely holds ``<`` or ``&``."""
+    """Tell markup from text that merely holds ``<`` or ``&``, and note which kind of markup."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=False)
-        self.markup = False
+        self.tags: set[str] = set()
+        self.references = False
+        self.structure = False  # comments, CDATA, declarations
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.markup = self.markup or tag in _ELEMENTS
+        if tag in _ELEMENTS:
+            self.tags.add(tag)
 
     def handle_endtag(self, tag: str) -> None:
-        self.markup = self.markup or tag in _ELEMENTS
+        if tag in _ELEMENTS:
+            self.tags.add(tag)
 
     def handle_entityref(self, name: str) -> None:
         # "AT&T said" reads "&T" as a reference: only a name HTML defines counts.
-        self.markup = self.markup or html.unescape(f"&{name};") != f"&{name};"
+        self.references = self.references or html.unescape(f"&{name};") != f"&{name};"
 
     def handle_charref(self, name: str) -> None:
-        self.markup = True
+        self.references = True
 
     def handle_comment(self, data: str) -> None:
-        self.markup = True
+        self.structure = True
 
     def unknown_decl(self, data: str) -> None:  # <![CDATA[ ... ]]>
-        self.markup = True
+        self.structure = True
+
+
+def _sniff(text: str) -> _MarkupSniffer:
+    sniffer = _MarkupSniffer()
+    if "<" in text or "&" in text:
+        sniffer.feed(text)
+        sniffer.close()
+    return sniffer
 
 
 def looks_like_markup(text: str) -> bool:
     """Whether ``text`` holds an HTML element, comment, CDATA section or character reference."""
-    if "<" not in text and "&" not in text:
-        return False
-    sniffer = _MarkupSniffer()
-    sniffer.feed(text)
-    sniffer.close()
-    return sniffer.markup
+    sniffer = _sniff(text)
+    return bool(sniffer.tags) or sniffer.references or sniffer.structure
 
 
 def _unwrap_cdata(text: str) -> str:
@@ -107,11 +120,21 @@ def _unwrap_cdata(text: str) -> str:
 
 
 def render_markup(text: str) -> str:
-    """Render HTML as plain text; text without markup comes back unchanged."""
+    """Render HTML as plain text; text without markup comes back unchanged.
+
+    Text with references but no element keeps its line breaks (only the references are decoded);
+    so does markup without a block element, as a CMS stores paragraphs as blank lines between them.
+    """
     for _ in range(_MAX_RENDERS):
-        if not looks_like_markup(text):
+        sniffer = _sniff(text)
+        if sniffer.tags or sniffer.structure:
+            if not sniffer.tags & _BREAKING:
+                text = text.replace("\n", "<br>")
+            text = get_text(_unwrap_cdata(text), _RENDER)
+        elif sniffer.references:
+            text = html.unescape(text)
+        else:
             break
-        text = get_text(_unwrap_cdata(text), _RENDER)
     return text
 
 
@@ -153,6 +176,15 @@ def _joins_script(text: str, i: int) -> bool:
     before = text[i - 1] if i > 0 else " "
     after = text[i + 1] if i + 1 < len(text) else " "
     return not before.isspace() and not after.isspace() and ord(before) > 0x24F and ord(after) > 0x24F
+
+
+def clean_characters(text: str) -> str:
+    """Apply the character steps (1, 2 and 4) alone: lines and markup stay as they are.
+
+    For a plain-text article before its layout is read: controls such as U+001D would otherwise end
+    a line for ``str.splitlines``.
+    """
+    return _visible(_repaired(_storable(text)))
 
 
 def clean_text(text: str, *, multiline: bool) -> str:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from services.contracts import ArticleIn, RawArticle
 from services.ingest.identity import article_id
-from services.ingest.normalize import clean_fields
+from services.ingest.normalize import clean_characters, clean_fields
 from services.ingest.seedformat import parse_plain_text
 
 JSON_TYPES = frozenset({"application/json"})
@@ -152,7 +152,7 @@ def article_from_body(raw: bytes, content_type: str | None) -> ArticleIn:
     if kind in JSON_TYPES or kind.endswith("+json"):
         return article_from_fields(load_json(_json_text(raw, content_type)))
     if kind in TEXT_TYPES:
-        text = decode_body(raw, content_type)
+        text = clean_characters(decode_body(raw, content_type))
         try:
             return article_from_fields(parse_plain_text(text))
         except ValueError as exc:
