@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -27,15 +27,28 @@ class Gazetteer:
     places: dict[str, Place]
     countries: dict[str, str]
     demonyms: dict[str, str]
+    folded_places: dict[str, Place] = field(default_factory=dict)
+    folded_demonyms: dict[str, str] = field(default_factory=dict)
 
     def place(self, surface: str) -> Place | None:
-        """Resolve a place name or a country alias."""
-        return self.places.get(surface) or self.places.get(_strip_article(surface))
+        """Resolve a place name or a country alias; a name in capitals ("PORTUGAL") as well."""
+        bare = _strip_article(surface)
+        found = self.places.get(surface) or self.places.get(bare)
+        if found is None and _shouted(bare):
+            found = self.folded_places.get(bare.casefold())
+        return found
 
     def demonym(self, surface: str) -> Place | None:
-        """Resolve a nationality or demonym ("North Korean", "Russians") to its country."""
+        """Resolve a nationality or demonym ("North Korean", "Russians", "FRENCH") to its country."""
         iso = self.demonyms.get(surface)
+        if iso is None and _shouted(surface):
+            iso = self.folded_demonyms.get(surface.casefold())
         return Place(self.countries[iso], "country", iso) if iso and iso in self.countries else None
+
+
+def _shouted(surface: str) -> bool:
+    # Only a name written wholly in capitals is looked up regardless of case: "us" is not the US.
+    return any(c.isupper() for c in surface) and not any(c.islower() for c in surface)
 
 
 def _strip_article(surface: str) -> str:
@@ -74,4 +87,11 @@ def gazetteer() -> Gazetteer:
     for word, iso in names["demonym"]:
         demonyms[word] = iso
         demonyms.setdefault(_plural(word), iso)
-    return Gazetteer(places, countries, demonyms)
+    # Case-folded lookups for names in capitals: the first spelling of a folded name wins (files order).
+    folded: dict[str, Place] = {}
+    for name, place in places.items():
+        folded.setdefault(name.casefold(), place)
+    folded_dem: dict[str, str] = {}
+    for word, iso in demonyms.items():
+        folded_dem.setdefault(word.casefold(), iso)
+    return Gazetteer(places, countries, demonyms, folded, folded_dem)
