@@ -1,6 +1,7 @@
 """Case restoration: headline-like lines, datelines and shouted text re-cased as prose, so NER reads names.
 
-The copy has exactly the length of the text (offsets hold); only letters change case. A shouted word
+The copy has exactly the length of the text (offsets hold); letters change case, and the dash that
+ends a dateline becomes a full stop. A shouted word
 takes the spelling the article's own prose gives it ("PEDRO SÁNCHEZ" -> "Pedro Sánchez"), else the
 gazetteer's ("PORTUGAL" -> "Portugal"), stays upper when it is an acronym ("NATO"), becomes lower case
 when it is a common English word ("SAID" -> "said") and is title-cased when it is none of these (a
@@ -36,7 +37,7 @@ _MAX_PHRASE = 4
 # ("BERLIN (dpa) -", "PARIS, March 3 (AFP) —", "LONDON —", "ROME 1996-12-06").
 _DATELINE_TAIL = re.compile(
     r"[ \t]*(?P<rest>,[^()\n—–]{0,60}?)?[ \t]*(?:\((?P<credit>[^()\n]{1,40})\)[ \t]*)?"
-    r"(?:[—–]|--?(?=\s)|(?P<date>\d{4}-\d\d-\d\d))"
+    r"(?:(?P<dash>[—–]|--?(?=\s))|(?P<date>\d{4}-\d\d-\d\d))"
 )
 _PLACE_GAP = re.compile(r"\.? ")
 _CALENDAR = word_set(
@@ -50,7 +51,7 @@ _ROLES = word_set(
     queen prince princess pope cardinal bishop general colonel captain admiral commander lieutenant
     sergeant secretary spokesman spokeswoman spokesperson chairman chairwoman chief executive judge
     justice leader ambassador envoy director coach manager striker midfielder defender goalkeeper
-    officer official officials police lawyer attorney lawmaker deputy vice foreign defence defense
+    officer official police lawyer attorney lawmaker deputy vice foreign defence defense
     finance interior sheriff commissioner professor doctor reporters sources analysts witnesses
     residents troops soldiers rebels people state city capital government agency office
     """
@@ -212,6 +213,7 @@ class Dateline:
 
     place: tuple[int, int]
     credit: tuple[int, int] | None
+    dash: tuple[int, int] | None
     # A credit, a comma part or a date make it a dateline; a capital word and a dash alone may be a
     # heading ("SOCCER - ...").
     certain: bool
@@ -231,8 +233,9 @@ def _dateline(line: str) -> Dateline | None:
     if not words or (tail := _DATELINE_TAIL.match(line, pos)) is None:
         return None
     credit = tail.span("credit") if tail.group("credit") else None
+    dash = tail.span("dash") if tail.group("dash") else None
     certain = credit is not None or bool(tail.group("rest")) or bool(tail.group("date"))
-    return Dateline((words[0].start(), words[-1].end()), credit, certain)
+    return Dateline((words[0].start(), words[-1].end()), credit, dash, certain)
 
 
 def datelines(text: str) -> list[Dateline]:
@@ -241,8 +244,8 @@ def datelines(text: str) -> list[Dateline]:
     for m in _LINE.finditer(text):
         if (found := _dateline(m.group())) is not None:
             s = m.start()
-            credit = None if found.credit is None else (s + found.credit[0], s + found.credit[1])
-            out.append(Dateline((s + found.place[0], s + found.place[1]), credit, found.certain))
+            credit, dash = ((None if p is None else (s + p[0], s + p[1])) for p in (found.credit, found.dash))
+            out.append(Dateline((s + found.place[0], s + found.place[1]), credit, dash, found.certain))
     return out
 
 
@@ -339,7 +342,7 @@ class _Recaser:
         # 3. Capitalised only at the start of a sentence, and not a common word that could start one.
         pos = self._lex.pos(word)
         weak = ev.weak.get(key)
-        if weak and pos <= {"noun"} and low not in _ROLES:
+        if weak and pos <= {"noun"} and low not in _ROLES and low.removesuffix("s") not in _ROLES:
             return weak.most_common(1)[0][0]
         # 4. Countries, nationalities, and places that are not also a common verb or adjective.
         place = _place_phrases().get((key,))
@@ -376,11 +379,14 @@ def restore_case(text: str, lex: Lexicon | None = None) -> str:
     lines = [(m.start(), m.group()) for m in _LINE.finditer(text)]
     shouted: dict[int, list[tuple[int, int]]] = {}
     places: dict[int, tuple[int, int]] = {}
+    dashes: list[tuple[int, int]] = []
     titled: set[int] = set()
     ev = _Evidence()
     for start, line in lines:
         if (dateline := _dateline(line)) is not None and dateline.certain:
             places[start] = dateline.place
+        if dateline is not None and dateline.dash is not None:
+            dashes.append((start + dateline.dash[0], start + dateline.dash[1]))
         if _is_all_caps(line):
             shouted[start] = [(0, len(line))]
             continue
@@ -400,6 +406,10 @@ def restore_case(text: str, lex: Lexicon | None = None) -> str:
         ev.add(line, pos)
     recaser = _Recaser(ev, lexicon_)
     chars = list(text)
+    for s, e in dashes:
+        # The dash after a dateline ends it: the model reads "London — Fumio Kishida met" as two
+        # places, "London . Fumio Kishida met" as a place and a person.
+        chars[s:e] = "." + " " * (e - s - 1)
     for start, line in lines:
         spans = shouted.get(start, [])
         if start in titled:
