@@ -154,7 +154,10 @@ def _from_body(body: str, mentions: list[ner.RawMention]) -> list[ner.RawMention
             continue
         m = replace(m, text=body[m.start : m.end])
         out.append(replace(m, type="LOCATION", label="GPE") if (m.start, m.end) in places else m)
-    return out
+    # A place the model did not see at all ("SÃO PAULO (AP) —") is still the place of the story.
+    missed = [p for p in places if not any(m.start < p[1] and p[0] < m.end for m in out)]
+    out.extend(ner.RawMention(s, e, body[s:e], "LOCATION", "GPE") for s, e in missed)
+    return sorted(out, key=lambda m: m.start)
 
 
 def _single(nlp: Language, text: str) -> list[ner.RawMention]:
