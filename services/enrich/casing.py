@@ -20,7 +20,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.lookups import Lookups
 from spacy.util import get_package_path
 
-from services.enrich.geo import gazetteer
+from services.enrich.geo import fold, gazetteer
 from services.enrich.names import PARTICLES, is_acronym, is_shouted, title_word, word_set
 from services.enrich.ner import DEFAULT_MODEL
 
@@ -126,8 +126,21 @@ def _place_phrases() -> dict[tuple[str, ...], tuple[str, ...]]:
     for name in [*gaz.places, *gaz.demonyms]:
         words = name.split()
         if len(words) <= _MAX_PHRASE:
-            out.setdefault(tuple(w.casefold() for w in words), tuple(words))
+            out.setdefault(tuple(fold(w) for w in words), tuple(words))
     return out
+
+
+def _cased_like(form: str, word: str) -> str:
+    # The word's own letters in the case pattern of another spelling ("SAO" like "São": "Sao").
+    if form.casefold() == word.casefold():
+        return form
+    if form.islower():
+        return word.lower()
+    if form.isupper():
+        return word
+    if len(form) != len(word):
+        return title_word(word)
+    return "".join(c.upper() if f.isupper() else c.lower() for c, f in zip(word, form, strict=True))
 
 
 def _countryish(words: tuple[str, ...]) -> bool:
@@ -165,9 +178,9 @@ class _Evidence:
                 self._run(line, run)
                 run = []
             if w.islower():
-                self.lower[w.casefold()] += 1
+                self.lower[fold(w)] += 1
             elif w.isupper() and len(w) > 1:
-                self.caps[w.casefold()] += 1
+                self.caps[fold(w)] += 1
             if w[0].isupper():
                 run.append(m)
             else:
@@ -184,13 +197,13 @@ class _Evidence:
             if w.isupper() and len(w) > 1:
                 continue
             if len(run) > 1 or not _initial(line, m.start()):
-                self.cased[w.casefold()][w] += 1
+                self.cased[fold(w)][w] += 1
             else:
-                self.weak[w.casefold()][w] += 1
+                self.weak[fold(w)][w] += 1
         for size in range(2, _MAX_PHRASE + 1):
             for i in range(len(words) - size + 1):
                 part = tuple(words[i : i + size])
-                self.phrases.setdefault(tuple(w.casefold() for w in part), part)
+                self.phrases.setdefault(tuple(fold(w) for w in part), part)
 
 
 def _is_all_caps(line: str) -> bool:
@@ -299,10 +312,11 @@ class _Recaser:
             for size in range(min(_MAX_PHRASE, len(words) - i), 1, -1):
                 if not all(adjacent(k) for k in range(i, i + size - 1)):
                     continue
-                key = tuple(t.casefold() for t in texts[i : i + size])
-                forms = self._ev.phrases.get(key) or _place_phrases().get(key)
+                chunk = texts[i : i + size]
+                folded = tuple(fold(t) for t in chunk)
+                forms = self._ev.phrases.get(folded) or _place_phrases().get(folded)
                 if forms is not None:
-                    out[i : i + size] = forms
+                    out[i : i + size] = [_cased_like(f, t) for f, t in zip(forms, chunk, strict=True)]
                     i += size
                     break
             else:
@@ -325,11 +339,11 @@ class _Recaser:
             return self._word(word[:-2]) + word[-2] + "s"
         if not is_shouted(word):
             return word.lower() if word == "A" else word
-        ev, key, low = self._ev, word.casefold(), word.lower()
+        ev, key, low = self._ev, fold(word), word.lower()
         # 1. The article's own prose: how it writes the word mid-sentence, in a name, as an acronym.
         cased = ev.cased.get(key)
         if cased and sum(cased.values()) >= max(ev.lower[key], ev.caps[key]):
-            return cased.most_common(1)[0][0]
+            return _cased_like(cased.most_common(1)[0][0], word)
         if ev.caps[key] > ev.lower[key]:
             return word
         if ev.lower[key] or low in STOP_WORDS:
@@ -343,11 +357,11 @@ class _Recaser:
         pos = self._lex.pos(word)
         weak = ev.weak.get(key)
         if weak and pos <= {"noun"} and low not in _ROLES and low.removesuffix("s") not in _ROLES:
-            return weak.most_common(1)[0][0]
+            return _cased_like(weak.most_common(1)[0][0], word)
         # 4. Countries, nationalities, and places that are not also a common verb or adjective.
         place = _place_phrases().get((key,))
         if place is not None and (_countryish(place) or not pos - {"noun"}):
-            return place[0]
+            return _cased_like(place[0], word)
         # 5. A common English word is lower case; a word English does not know is a name.
         if pos or not self._lex:
             return low
@@ -355,16 +369,16 @@ class _Recaser:
 
     def _place_word(self, word: str, inner: bool) -> str:
         # Every word of a dateline's place is part of a name ("TARPON SPRINGS", "SAN JOSÉ").
-        cased = self._ev.cased.get(word.casefold())
+        cased = self._ev.cased.get(fold(word))
         if cased:
-            return cased.most_common(1)[0][0]
+            return _cased_like(cased.most_common(1)[0][0], word)
         if not is_shouted(word) or is_acronym(word):
             return word
         return word.lower() if inner and word.lower() in PARTICLES else title_word(word)
 
     def titled(self, word: str, first: bool) -> str:
         """A word of a title-case heading: lower case when the prose writes it so or it is a stop word."""
-        key = word.casefold()
+        key = fold(word)
         lower = self._ev.lower[key]
         cased = sum(self._ev.cased[key].values()) if key in self._ev.cased else 0
         if (lower and lower >= cased) or word.lower() in STOP_WORDS:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from services.contracts import Entity, EntityType, Mention
+from services.enrich.geo import fold
 from services.enrich.names import display_name, well_cased
 from services.enrich.ner import RawMention
 
@@ -25,8 +26,9 @@ def normalize(surface: str) -> str:
 
 
 def key(surface: str) -> str:
-    """The case-insensitive identity of a surface form: "MADRID", "Madrid" and "madrid" are one."""
-    return normalize(surface).casefold()
+    """The identity of a surface form whatever its case and accents: "MADRID", "Madrid", "SÁNCHEZ",
+    "SANCHEZ" and "Sánchez" are one."""
+    return fold(normalize(surface))
 
 
 @dataclass(slots=True)
