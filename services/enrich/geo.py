@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -27,15 +28,34 @@ class Gazetteer:
     places: dict[str, Place]
     countries: dict[str, str]
     demonyms: dict[str, str]
+    folded_places: dict[str, Place] = field(default_factory=dict)
+    bare_places: dict[str, Place] = field(default_factory=dict)
+    folded_demonyms: dict[str, str] = field(default_factory=dict)
 
     def place(self, surface: str) -> Place | None:
-        """Resolve a place name or a country alias."""
-        return self.places.get(surface) or self.places.get(_strip_article(surface))
+        """Resolve a place name or a country alias, however capitalised ("PORTUGAL", "ZURICH")."""
+        bare = _strip_article(surface)
+        found = self.places.get(surface) or self.places.get(bare)
+        if found is None and _named(bare):
+            found = self.folded_places.get(bare.casefold()) or self.bare_places.get(fold(bare))
+        return found
 
     def demonym(self, surface: str) -> Place | None:
-        """Resolve a nationality or demonym ("North Korean", "Russians") to its country."""
+        """Resolve a nationality or demonym ("North Korean", "Russians", "FRENCH") to its country."""
         iso = self.demonyms.get(surface)
+        if iso is None and _named(surface):
+            iso = self.folded_demonyms.get(surface.casefold())
         return Place(self.countries[iso], "country", iso) if iso and iso in self.countries else None
+
+
+def fold(name: str) -> str:
+    """Case-folded and without accents: capitals often drop them ("SAO PAULO", "ZURICH")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", name.casefold()) if not unicodedata.combining(c))
+
+
+def _named(surface: str) -> bool:
+    # Only a word written with a capital is looked up regardless of case: "us" is not the US.
+    return any(c.isupper() for c in surface)
 
 
 def _strip_article(surface: str) -> str:
@@ -74,4 +94,18 @@ def gazetteer() -> Gazetteer:
     for word, iso in names["demonym"]:
         demonyms[word] = iso
         demonyms.setdefault(_plural(word), iso)
-    return Gazetteer(places, countries, demonyms)
+    # Lookups for names in capitals: case-folded (the first spelling in file order wins), then also
+    # without accents, where a name written without accents wins ("SAN JOSE" is San Jose, US; "SAN
+    # JOSÉ" is San José, CR by the case-folded table).
+    folded: dict[str, Place] = {}
+    for name, place in places.items():
+        folded.setdefault(name.casefold(), place)
+    unaccented: dict[str, Place] = {}
+    for plain in (True, False):
+        for name, place in places.items():
+            if (fold(name) == name.casefold()) == plain:
+                unaccented.setdefault(fold(name), place)
+    folded_dem: dict[str, str] = {}
+    for word, iso in demonyms.items():
+        folded_dem.setdefault(word.casefold(), iso)
+    return Gazetteer(places, countries, demonyms, folded, unaccented, folded_dem)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from services.contracts import Entity, EntityType, Mention
+from services.enrich.geo import fold
+from services.enrich.names import display_name, well_cased
 from services.enrich.ner import RawMention
 
 _SPACE = re.compile(r"\s+")
@@ -18,8 +21,14 @@ _TYPE_RANK: dict[EntityType, int] = {"PERSON": 3, "LOCATION": 2, "ORG": 1, "MISC
 
 
 def normalize(surface: str) -> str:
-    """Canonical spelling of a surface form: straight quotes, single spaces."""
-    return _SPACE.sub(" ", surface.translate(_QUOTES)).strip()
+    """Canonical spelling of a surface form: composed accents, straight quotes, single spaces."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", surface).translate(_QUOTES)).strip()
+
+
+def key(surface: str) -> str:
+    """The identity of a surface form whatever its case and accents: "MADRID", "Madrid", "SÁNCHEZ",
+    "SANCHEZ" and "Sánchez" are one."""
+    return fold(normalize(surface))
 
 
 @dataclass(slots=True)
@@ -33,48 +42,71 @@ class Group:
 
     def best_type(self) -> EntityType:
         """The type most mentions agree on."""
-        return max(self.votes, key=lambda t: (self.votes[t], _TYPE_RANK[t]))
+        return _vote(self.votes)
 
 
 Resolver = Callable[[str, EntityType], tuple[str, EntityType, str | None] | None]
 
 
-def _vote_surfaces(mentions: Sequence[RawMention]) -> dict[str, EntityType]:
-    # One surface form, one type: the article-level majority decides.
-    votes: dict[str, Counter[EntityType]] = defaultdict(Counter)
-    for m in mentions:
-        votes[normalize(m.text)][m.type] += 1
-    return {s: max(c, key=lambda t: (c[t], _TYPE_RANK[t])) for s, c in votes.items()}
+def _vote(types: Counter[EntityType]) -> EntityType:
+    return max(types, key=lambda t: (types[t], _TYPE_RANK[t]))
+
+
+def spelling(forms: Sequence[str], etype: EntityType) -> str:
+    """The best-cased spelling among the forms of one name, in order of appearance.
+
+    A form written as it should be displayed ("Pedro Sánchez", "NATO", "McDonald") beats a shouted one
+    ("PEDRO SÁNCHEZ"); then the most frequent, then the first. A name seen only in capitals is
+    title-cased, except acronyms (and, but for people, single words of up to three letters: "AP").
+    """
+    short_upper = etype != "PERSON"
+    counts = Counter(forms)
+    first = {f: i for i, f in reversed(list(enumerate(forms)))}
+    best = max(
+        counts,
+        key=lambda f: (well_cased(f, short_upper), any(c.isupper() for c in f), counts[f], -first[f]),
+    )
+    return display_name(best, short_upper)
 
 
 def _person_heads(groups: dict[str, Group]) -> dict[str, str]:
-    # A single name equal to the first or last word of a longer PERSON name refers to that person.
+    # A single name equal to the first or last word of a longer PERSON name refers to that person,
+    # however either is capitalised ("SÁNCHEZ" and "Pedro Sánchez").
     heads: dict[str, list[str]] = defaultdict(list)
-    for name, g in groups.items():
-        words = name.split()
+    for k, g in groups.items():
+        words = k.split()
         if g.best_type() == "PERSON" and len(words) > 1:
             for w in {words[-1], words[0]}:
-                heads[w].append(name)
+                heads[w].append(k)
     out: dict[str, str] = {}
     for word, names in heads.items():
-        if word in groups and len(groups[word].name.split()) == 1:
+        # A word the text uses as a place ("MADRID", "Atletico Madrid") is not a surname.
+        if word in groups and len(word.split()) == 1 and not _place(groups[word]):
             out[word] = max(names, key=lambda n: (len(groups[n].mentions), -groups[n].mentions[0].start))
     return out
 
 
+def _place(g: Group) -> bool:
+    return g.country is not None and g.best_type() == "LOCATION"
+
+
 def link(mentions: Sequence[RawMention], resolve: Resolver | None = None) -> list[Group]:
-    """Group mentions by canonical name; surnames join full names, aliases join their canonical place."""
-    surface_type = _vote_surfaces(mentions)
-    groups: dict[str, Group] = {}
+    """Group mentions by case-insensitive name; surnames join full names, aliases join their place."""
+    by_key: dict[str, list[RawMention]] = defaultdict(list)
     for m in mentions:
-        surface = normalize(m.text)
-        etype = surface_type[surface]
-        name, country = surface, None
-        if resolve is not None and (hit := resolve(surface, etype)) is not None:
+        by_key[key(m.text)].append(m)
+    groups: dict[str, Group] = {}
+    for ms in by_key.values():
+        # One name, one type: the article-level majority over every capitalisation decides.
+        etype = _vote(Counter(m.type for m in ms))
+        name, country = spelling([normalize(m.text) for m in ms], etype), None
+        if resolve is not None and (hit := resolve(name, etype)) is not None:
             name, etype, country = hit
-        g = groups.setdefault(name, Group(name))
-        g.mentions.append(m)
-        g.votes[etype] += 1
+        g = groups.setdefault(key(name), Group(name))
+        if g.name != name:
+            g.name = spelling([g.name, name], etype)
+        g.mentions.extend(ms)
+        g.votes[etype] += len(ms)
         g.country = g.country or country
     for short, full in _person_heads(groups).items():
         g = groups.pop(short)

