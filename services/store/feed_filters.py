@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, get_args
 
 from services.contracts import EnrichedArticle, EntityType, decode_fields, parse_model
-from services.store import search
+from services.store import search, terms
 from services.store.errors import BadFilter
 from services.taxonomy import is_topic_code, taxonomy
 
@@ -18,7 +18,6 @@ log = logging.getLogger(__name__)
 
 Ancestors = Callable[[str], Iterable[str]]
 EntryKey = tuple[int, int]
-_WORD = re.compile(r"[^\W_]+")  # as the store's full-text search splits words
 _ENTRY_ID = re.compile(r"^(\d{1,20})(?:-(\d{1,20}))?$")
 
 
@@ -112,11 +111,10 @@ class FeedFilter:
 
 
 def _text_holds(query: search.TextQuery, article: EnrichedArticle) -> bool:
-    # Fields are kept apart so that a phrase never spans the end of one and the start of the next.
-    fields = [
-        " " + " ".join(w.lower() for w in _WORD.findall(f)) + " " for f in (article.title, article.summary)
-    ]
-    fields.append(" " + " ".join(w.lower() for w in _WORD.findall(article.body)) + " ")
+    # The terms the store indexes; fields are kept apart so that a phrase never spans the end of one
+    # and the start of the next.
+    indexed = terms.index(article.title, article.summary or "", article.body)
+    fields = [f" {text} " for text in indexed.fts5_columns()]
 
     def found(phrase: search.Phrase) -> bool:
         needle = " " + " ".join(phrase.words) + " "
@@ -131,7 +129,8 @@ def matches(article: EnrichedArticle, flt: FeedFilter, ancestors: Ancestors = no
     As in the article list: ``entity_type`` with ``entity`` is the type each named entity must have, and
     alone any entity of that type; ``since`` (inclusive) and ``until`` (exclusive) bound the published
     time, else the received time; ``topic`` also matches the topics below it (``ancestors`` names the
-    broader topics of a code); ``q`` takes words, "phrases", -exclusions and OR, without stemming.
+    broader topics of a code); ``q`` takes words, "phrases", -exclusions and OR, and matches the terms
+    the store's full-text index holds (``services.store.terms``), so it finds what a search finds.
     """
     if flt.source is not None and article.source != flt.source:
         return False
