@@ -76,7 +76,8 @@ def indexed(article: EnrichedArticle) -> terms.Indexed:
 
 def search_vectors(found: terms.Indexed) -> dict[str, str]:
     """The PostgreSQL search columns of an article: every field, and title and summary for ranking."""
-    return {"search": found.tsvector(), "search_head": found.tsvector(2)}
+    search, head = found.tsvectors()
+    return {"search": search, "search_head": head}
 
 
 async def upsert_articles(conn: AsyncConnection, *, batch: Sequence[EnrichedArticle]) -> list[str]:

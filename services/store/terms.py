@@ -32,6 +32,10 @@ stays under ``MAX_VECTOR_BYTES`` (PostgreSQL refuses a tsvector of 1 MB); past t
 text is not indexed on either engine. PostgreSQL keeps only the first 256 positions of a term in a
 vector, so the later occurrences of a term are holes on both engines: they keep their place, and match
 nothing.
+
+The terms depend on these rules, on PyStemmer (pinned) and on the Unicode data of Python's
+``unicodedata``. Changing any of them changes the terms of stored articles: a migration must then
+index them again, as revision 0005 does.
 """
 
 from __future__ import annotations
@@ -39,10 +43,11 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice
+from itertools import chain
 from typing import Any
 
 import Stemmer
@@ -53,10 +58,10 @@ MAX_OCCURRENCES = 256  # PostgreSQL keeps this many positions of one lexeme in a
 MAX_VECTOR_BYTES = 768 * 1024  # PostgreSQL refuses a tsvector over 1 MB; this estimate stays well below
 HOLE = "\ue000"  # a private-use character: never part of a term, so a hole matches no query
 WEIGHTS = "ABC"  # title, summary, body
-_CHUNK = 256  # words tokenized at a time: index() stops early on a very long text
+_CHUNK = 1024  # words stemmed at a time: index() stops early in a very long text
 
 
-def _ranges(codes: Iterator[int]) -> str:
+def _ranges(codes: Iterable[int]) -> str:
     """Render code points as a regular-expression character class body of ranges."""
     out: list[str] = []
     start = prev = -2
@@ -71,7 +76,7 @@ def _ranges(codes: Iterator[int]) -> str:
 
 
 def _code_points() -> Iterator[int]:
-    """Every code point that may be a mark or a decimal digit (none is beyond, in Unicode 15)."""
+    """Every code point that may be a mark or a decimal digit (no other is one, as of Unicode 14)."""
     yield from range(0x80, 0x20000)
     yield from range(0xE0100, 0xE01F0)  # variation selectors (Mn)
 
@@ -119,7 +124,8 @@ _RUN = re.compile(rf"[\w{_MARKS}]+")  # "_" is replaced by a space first
 _PIECE = re.compile(rf"[{_UNSPACED}][{_MARKS}]*|[^{_UNSPACED}]+")
 _UNSPACED_CHAR = re.compile(rf"[{_UNSPACED}]")
 _FOLDED_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC", "ARMENIAN", "GEORGIAN", "ARABIC", "HEBREW")
-# Letters that carry their accent in the base character, so decomposition does not remove it.
+# Letters whose accent is part of the base character, so decomposition does not remove it; and the
+# Arabic tatweel, a stroke that only stretches a word.
 _FOLD = {"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "ŧ": "t", "æ": "ae", "œ": "oe", "ـ": ""}
 _local = threading.local()  # a Stemmer object must not be shared between threads
 
@@ -156,37 +162,42 @@ def _normal(text: str) -> str:
     return text if text.isascii() else text.translate(_TRANSLATE)
 
 
-def _iter_terms(text: str) -> Iterator[str]:
-    """Yield the terms of ``text``, stemming a chunk of words at a time (one call of the stemmer)."""
-    runs = (m.group() for m in _RUN.finditer(_normal(text)))
+def _term_chunks(text: str) -> Iterator[list[str]]:
+    """Yield the terms of ``text`` in order, a chunk of words at a time (one call of the stemmer each)."""
+    normal = _normal(text)
+    runs = _RUN.findall(normal)
     stem = _stemmer().stemWords
-    while chunk := list(islice(runs, _CHUNK)):
-        pieces: list[str] = []  # words to stem, and single characters of unspaced scripts
-        stemmed: list[bool] = []
-        for run in chunk:
-            if run.isascii():  # ASCII letters and digits only: one word
-                pieces.append(run)
+    plain = normal.isascii()  # then every run is one word
+    for start in range(0, len(runs), _CHUNK):
+        chunk = runs[start : start + _CHUNK]
+        found = stem(chunk) if plain else _mixed(chunk, stem)
+        if found and max(map(len, found)) > MAX_TERM_CHARS:
+            found = [term[:MAX_TERM_CHARS] for term in found]
+        yield found
+
+
+def _mixed(runs: list[str], stem: Any) -> list[str]:
+    pieces: list[str] = []  # words to stem, and single characters of unspaced scripts
+    stemmed: list[bool] = []
+    for run in runs:
+        if run.isascii():  # ASCII letters and digits only: one word
+            pieces.append(run)
+            stemmed.append(True)
+            continue
+        for piece in _PIECE.findall(run):
+            if _UNSPACED_CHAR.match(piece):
+                pieces.append(piece)
+                stemmed.append(False)
+            elif word := _fold(piece):
+                pieces.append(word)
                 stemmed.append(True)
-                continue
-            for piece in _PIECE.findall(run):
-                if _UNSPACED_CHAR.match(piece):
-                    pieces.append(piece)
-                    stemmed.append(False)
-                elif word := _fold(piece):
-                    pieces.append(word)
-                    stemmed.append(True)
-        if all(stemmed):
-            found = stem(pieces)
-        else:
-            words = iter(stem([p for p, s in zip(pieces, stemmed, strict=True) if s]))
-            found = [next(words) if s else p for p, s in zip(pieces, stemmed, strict=True)]
-        for term in found:
-            yield term if len(term) <= MAX_TERM_CHARS else term[:MAX_TERM_CHARS]
+    words = iter(stem([p for p, s in zip(pieces, stemmed, strict=True) if s]))
+    return [next(words) if s else p for p, s in zip(pieces, stemmed, strict=True)]
 
 
 def terms(text: str) -> list[str]:
     """Return the index terms of ``text``, in order."""
-    return list(_iter_terms(text))
+    return [term for chunk in _term_chunks(text) for term in chunk]
 
 
 def word_count(text: str) -> int:
@@ -204,8 +215,8 @@ class Indexed:
         """Each field's terms joined by spaces, for an FTS5 table whose tokenizer splits on them."""
         return tuple(" ".join(HOLE if t is None else t for t in field) for field in self.fields)
 
-    def tsvector(self, fields: int | None = None) -> str:
-        """The tsvector literal of the first ``fields`` fields (all by default).
+    def tsvectors(self) -> tuple[str, str]:
+        """The tsvector literals of all fields, and of title and summary only (for ranking).
 
         Positions run on from field to field with one unused position between fields, so a phrase
         never spans two of them (as in FTS5, where each field is a column). Title terms weigh A,
@@ -213,40 +224,79 @@ class Indexed:
         """
         positions: dict[str, list[str]] = {}
         start = 1
-        for weight, field in zip(WEIGHTS, self.fields[:fields], strict=False):
-            for offset, term in enumerate(field):
+        head = ""
+        for number, (weight, field) in enumerate(zip(WEIGHTS, self.fields, strict=True)):
+            for at, term in enumerate(field, start):
                 if term is not None:
-                    positions.setdefault(term, []).append(f"{start + offset}{weight}")
+                    if (found := positions.get(term)) is None:
+                        positions[term] = [f"{at}{weight}"]
+                    else:
+                        found.append(f"{at}{weight}")
             start += len(field) + 1
-        return " ".join(f"{lexeme(term)}:{','.join(at)}" for term, at in positions.items())
+            if number == 1:
+                head = _vector(positions)
+        return _vector(positions), head
+
+
+def _vector(positions: dict[str, list[str]]) -> str:
+    return " ".join(f"{lexeme(term)}:{','.join(at)}" for term, at in positions.items())
 
 
 def index(title: str, summary: str, body: str) -> Indexed:
     """Place the terms of an article's fields within the limits both engines share."""
+    found: tuple[list[str], list[str], list[str]] = (terms(title), terms(summary), [])
+    for chunk in _term_chunks(body):  # no further than the body can be indexed
+        found[2].extend(chunk)
+        if len(found[2]) > MAX_POSITIONS:
+            break
+    return place(found)
+
+
+def place(fields: Sequence[list[str]]) -> Indexed:
+    """Place the terms of title, summary and body as ``_place_each`` does, at once when all fit.
+
+    All fit in the common case: few enough positions and vector bytes, no term past its limit.
+    """
+    counts = Counter(chain.from_iterable(fields))
+    total = sum(map(len, fields))
+    cost = sum(len(term.encode()) + 10 for term in counts) + 2 * (total - len(counts))
+    fits = total + len(fields) - 1 <= MAX_POSITIONS and cost <= MAX_VECTOR_BYTES
+    if fits and max(counts.values(), default=0) <= MAX_OCCURRENCES:
+        return Indexed(tuple(tuple(field) for field in fields))
+    return _place_each(fields)
+
+
+def _place_each(fields: Sequence[Iterable[str]]) -> Indexed:
+    """Place terms in order until a limit is reached; occurrences of a term past its limit are holes."""
     seen: dict[str, int] = {}
     budget = MAX_VECTOR_BYTES
-    room = MAX_POSITIONS
-    fields: list[tuple[str | None, ...]] = []
-    for text in (title, summary, body):
+    room = MAX_POSITIONS + 1  # each field first takes one: the unused position before it (none for the title)
+    placed_fields: list[tuple[str | None, ...]] = []
+    for field in fields:
+        room -= 1
         placed: list[str | None] = []
-        room -= 1 if fields else 0  # the unused position between fields
-        for term in _iter_terms(text) if room > 0 else ():
-            count = seen.get(term, 0)
-            cost = 2 if count else len(term.encode()) + 10  # a position; a new lexeme with its header
-            if room <= 0 or budget < cost:
+        for term in field:
+            if room <= 0:
                 break
+            count = seen.get(term, 0)
+            if count >= MAX_OCCURRENCES:
+                placed.append(None)  # a hole: PostgreSQL would drop this position
+                room -= 1
+                continue
+            cost = 2 if count else len(term.encode()) + 10  # a position; a new lexeme with its header
+            if budget < cost:
+                room = 0
+                break
+            budget -= cost
             seen[term] = count + 1
             room -= 1
-            if count >= MAX_OCCURRENCES:
-                placed.append(None)
-                continue
-            budget -= cost
             placed.append(term)
-        fields.append(tuple(placed))
-    return Indexed(tuple(fields))
+        placed_fields.append(tuple(placed))
+    return Indexed(tuple(placed_fields))
 
 
 def lexeme(term: str) -> str:
     """Quote a term as a lexeme of a tsvector or tsquery literal."""
-    escaped = term.replace("\\", "\\\\").replace("'", "''")
-    return f"'{escaped}'"
+    if "'" in term or "\\" in term:  # never in a term made here; a term from elsewhere is escaped
+        term = term.replace("\\", "\\\\").replace("'", "''")
+    return f"'{term}'"

@@ -74,9 +74,11 @@ def test_index_places_fields_with_a_gap_and_weights() -> None:
 
     assert found.fields == (("glacier", "retreat"), ("ice", "loss"), ("meltwat", "rose"))
     assert found.fts5_columns() == ("glacier retreat", "ice loss", "meltwat rose")
-    assert found.tsvector() == ("'glacier':1A 'retreat':2A 'ice':4B 'loss':5B 'meltwat':7C 'rose':8C")
-    assert found.tsvector(2) == "'glacier':1A 'retreat':2A 'ice':4B 'loss':5B"
-    assert index("Same same", "", "same").tsvector() == "'same':1A,2A,5C"
+    assert found.tsvectors() == (
+        "'glacier':1A 'retreat':2A 'ice':4B 'loss':5B 'meltwat':7C 'rose':8C",
+        "'glacier':1A 'retreat':2A 'ice':4B 'loss':5B",
+    )
+    assert index("Same same", "", "same").tsvectors() == ("'same':1A,2A,5C", "'same':1A,2A")
 
 
 def test_index_keeps_a_place_for_occurrences_past_the_limit_of_a_term() -> None:
@@ -87,7 +89,7 @@ def test_index_keeps_a_place_for_occurrences_past_the_limit_of_a_term() -> None:
     assert body[MAX_OCCURRENCES : MAX_OCCURRENCES + 2] == (None, None)
     assert body[-1] == "终"
     assert found.fts5_columns()[2].split(" ")[MAX_OCCURRENCES] == HOLE
-    assert found.tsvector().count(",") == MAX_OCCURRENCES - 1  # 256 positions of 的, one of 终
+    assert found.tsvectors()[0].count(",") == MAX_OCCURRENCES - 1  # 256 positions of 的, one of 终
 
 
 def test_index_stops_at_the_position_limit() -> None:
@@ -102,7 +104,7 @@ def test_index_stops_before_the_vector_grows_too_big() -> None:
     words = [f"{i:05d}" + "ж" * (MAX_TERM_CHARS - 5) for i in range(MAX_POSITIONS - 10)]
     found = index("", "", " ".join(words))
 
-    assert len(found.tsvector().encode()) < terms.MAX_VECTOR_BYTES + 100_000
+    assert len(found.tsvectors()[0].encode()) < terms.MAX_VECTOR_BYTES + 100_000
     assert 0 < len(found.fields[2]) < len(words)
 
 
@@ -137,3 +139,25 @@ def test_terms_hold_no_separator_of_either_engine(text: str) -> None:
         assert not any(c.isspace() or c in "\"'\\" or (c.isascii() and not c.isalnum()) for c in term)
         assert HOLE not in term
         assert term == term.casefold() or not term.isascii()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["的", "a", "b", "x" * MAX_TERM_CHARS]), max_size=700),
+        min_size=3,
+        max_size=3,
+    )
+)
+def test_placing_all_terms_at_once_agrees_with_placing_them_one_by_one(fields: list[list[str]]) -> None:
+    assert terms.place(fields) == terms._place_each(fields)
+
+
+@pytest.mark.parametrize("extra", [-1, 0, 1])
+def test_placing_at_the_position_limit_agrees_with_placing_one_by_one(extra: int) -> None:
+    fields = [["a", "b"], ["c"], [f"w{i}" for i in range(MAX_POSITIONS - 5 + extra)]]  # 0: exactly full
+
+    placed = terms.place(fields)
+
+    assert placed == terms._place_each(fields)
+    assert sum(map(len, placed.fields)) + 2 == min(MAX_POSITIONS, MAX_POSITIONS + extra)

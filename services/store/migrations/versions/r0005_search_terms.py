@@ -96,8 +96,8 @@ def _index_postgresql() -> None:
         last = page[-1].id
         rows = []
         for row in page:
-            found = _indexed(row.title, row.doc)
-            rows.append({"id": row.id, "search": found.tsvector(), "search_head": found.tsvector(2)})
+            search, head = _indexed(row.title, row.doc).tsvectors()
+            rows.append({"id": row.id, "search": search, "search_head": head})
         bind.execute(_vectors, rows)
 
 
