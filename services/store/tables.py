@@ -154,7 +154,8 @@ search_vector = sa.literal_column("articles.search", type_=TSVECTOR)
 search_head = sa.literal_column("articles.search_head", type_=TSVECTOR)
 
 # SQLite only: an FTS5 table of the terms of title, summary and body, written by the store with each
-# article and keyed through fts_keys. Its ``ascii`` tokenizer splits on the spaces between terms only.
+# article and keyed through fts_keys. Its ``ascii`` tokenizer keeps every non-ASCII character in a
+# token, and terms hold no ASCII but letters and digits, so it splits at the spaces between terms only.
 sqlite_search = sa.MetaData()
 fts_keys = sa.Table(
     "articles_fts_keys",
