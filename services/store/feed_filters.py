@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, get_args
 
 from services.contracts import EnrichedArticle, EntityType, decode_fields, parse_model
@@ -110,11 +111,14 @@ class FeedFilter:
         object.__setattr__(self, "until", _utc(self.until))
 
 
+@lru_cache(maxsize=64)  # every feed client with q asks about the same article in turn
+def _indexed_fields(title: str, summary: str, body: str) -> tuple[str, ...]:
+    """The terms the store indexes, one string per field: a phrase never spans two fields."""
+    return tuple(f" {text} " for text in terms.index(title, summary, body).fts5_columns())
+
+
 def _text_holds(query: search.TextQuery, article: EnrichedArticle) -> bool:
-    # The terms the store indexes; fields are kept apart so that a phrase never spans the end of one
-    # and the start of the next.
-    indexed = terms.index(article.title, article.summary or "", article.body)
-    fields = [f" {text} " for text in indexed.fts5_columns()]
+    fields = _indexed_fields(article.title, article.summary or "", article.body)
 
     def found(phrase: search.Phrase) -> bool:
         needle = " " + " ".join(phrase.words) + " "
