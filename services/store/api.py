@@ -67,7 +67,8 @@ async def list_articles(
         Query(
             min_length=1,
             max_length=500,
-            description='full-text search over title, summary and body: words (all must match), "a phrase", '
+            description="full-text search over title, summary and body, the same on every engine: words in "
+            'any script (all must match; found inside Chinese, Japanese, Korean or Thai text), "a phrase", '
             "-excluded, OR between alternatives",
             examples=['"interest rates" -mortgage'],
         ),

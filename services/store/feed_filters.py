@@ -7,10 +7,11 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, get_args
 
 from services.contracts import EnrichedArticle, EntityType, decode_fields, parse_model
-from services.store import search
+from services.store import search, terms
 from services.store.errors import BadFilter
 from services.taxonomy import is_topic_code, taxonomy
 
@@ -18,7 +19,6 @@ log = logging.getLogger(__name__)
 
 Ancestors = Callable[[str], Iterable[str]]
 EntryKey = tuple[int, int]
-_WORD = re.compile(r"[^\W_]+")  # as the store's full-text search splits words
 _ENTRY_ID = re.compile(r"^(\d{1,20})(?:-(\d{1,20}))?$")
 
 
@@ -111,12 +111,14 @@ class FeedFilter:
         object.__setattr__(self, "until", _utc(self.until))
 
 
+@lru_cache(maxsize=64)  # every feed client with q asks about the same article in turn
+def _indexed_fields(title: str, summary: str, body: str) -> tuple[str, ...]:
+    """The terms the store indexes, one string per field: a phrase never spans two fields."""
+    return tuple(f" {text} " for text in terms.index(title, summary, body).fts5_columns())
+
+
 def _text_holds(query: search.TextQuery, article: EnrichedArticle) -> bool:
-    # Fields are kept apart so that a phrase never spans the end of one and the start of the next.
-    fields = [
-        " " + " ".join(w.lower() for w in _WORD.findall(f)) + " " for f in (article.title, article.summary)
-    ]
-    fields.append(" " + " ".join(w.lower() for w in _WORD.findall(article.body)) + " ")
+    fields = _indexed_fields(article.title, article.summary or "", article.body)
 
     def found(phrase: search.Phrase) -> bool:
         needle = " " + " ".join(phrase.words) + " "
@@ -131,7 +133,8 @@ def matches(article: EnrichedArticle, flt: FeedFilter, ancestors: Ancestors = no
     As in the article list: ``entity_type`` with ``entity`` is the type each named entity must have, and
     alone any entity of that type; ``since`` (inclusive) and ``until`` (exclusive) bound the published
     time, else the received time; ``topic`` also matches the topics below it (``ancestors`` names the
-    broader topics of a code); ``q`` takes words, "phrases", -exclusions and OR, without stemming.
+    broader topics of a code); ``q`` takes words, "phrases", -exclusions and OR, and matches the terms
+    the store's full-text index holds (``services.store.terms``), so it finds what a search finds.
     """
     if flt.source is not None and article.source != flt.source:
         return False

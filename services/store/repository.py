@@ -1,6 +1,8 @@
 """Writes and reads of stored articles; keyword-only arguments, plain SQLAlchemy Core.
 
 Listing and search live in ``queries``, counts in ``aggregates``; their public names are re-exported here.
+An article's search terms (``terms``) are written with it, in the same transaction: on PostgreSQL as the
+row's tsvector columns, on SQLite as its row of the FTS5 table.
 """
 
 from __future__ import annotations
@@ -14,11 +16,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.contracts import EnrichedArticle, Entity
-from services.store import counts
+from services.store import counts, terms
 from services.store.cursors import decode_cursor, encode_cursor, utc
 from services.store.errors import BadCursor, BadFilter, BadSearch, QueryError
 from services.store.queries import ArticleQuery, _doc, list_articles
-from services.store.tables import article_entities, article_tags, article_topics, articles
+from services.store.tables import (
+    article_entities,
+    article_tags,
+    article_topics,
+    articles,
+    articles_fts,
+    fts_keys,
+    pg_articles,
+)
 from services.taxonomy import taxonomy
 
 __all__ = [
@@ -59,6 +69,17 @@ def _row(article: EnrichedArticle) -> dict[str, Any]:
     }
 
 
+def indexed(article: EnrichedArticle) -> terms.Indexed:
+    """The search terms of an article's title, summary and body."""
+    return terms.index(article.title, article.summary or "", article.body)
+
+
+def search_vectors(found: terms.Indexed) -> dict[str, str]:
+    """The PostgreSQL search columns of an article: every field, and title and summary for ranking."""
+    search, head = found.tsvectors()
+    return {"search": search, "search_head": head}
+
+
 async def upsert_articles(conn: AsyncConnection, *, batch: Sequence[EnrichedArticle]) -> list[str]:
     """Insert new articles and replace older enrichments; return the ids whose row was written."""
     latest: dict[str, EnrichedArticle] = {}
@@ -68,19 +89,20 @@ async def upsert_articles(conn: AsyncConnection, *, batch: Sequence[EnrichedArti
             latest[article.id] = article
     if not latest:
         return []
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(articles)
+    pg = conn.dialect.name == "postgresql"
+    table = pg_articles if pg else articles  # on PostgreSQL, with the search vectors
+    stmt = (postgresql.insert if pg else sqlite.insert)(table)
     upsert = stmt.on_conflict_do_update(
-        index_elements=[articles.c.id],
-        set_={c.name: stmt.excluded[c.name] for c in articles.c if c.name != "id"},
-        where=stmt.excluded.enriched_at > articles.c.enriched_at,  # never let an older enrichment win
-    ).returning(articles.c.id)
+        index_elements=[table.c.id],
+        set_={c.name: stmt.excluded[c.name] for c in table.c if c.name != "id"},
+        where=stmt.excluded.enriched_at > table.c.enriched_at,  # never let an older enrichment win
+    ).returning(table.c.id)
     existing: set[str] = set()
     for part in _chunks(list(latest)):
         existing.update(
             (await conn.execute(sa.select(articles.c.id).where(articles.c.id.in_(part)))).scalars()
         )
-    rows = [_row(a) for a in latest.values()]
+    rows = [_row(a) | (search_vectors(indexed(a)) if pg else {}) for a in latest.values()]
     changed = set((await conn.execute(upsert, rows)).scalars()) if len(rows) > 1 else set()
     if len(rows) == 1:  # one row: a single statement, since executemany needs two
         changed = set((await conn.execute(upsert.values(rows[0]))).scalars())
@@ -88,8 +110,34 @@ async def upsert_articles(conn: AsyncConnection, *, batch: Sequence[EnrichedArti
     if written:
         times = {r["id"]: r["sort_time"] for r in rows}
         stale = [i for i in written if i in existing]  # only rewritten articles have lookup rows to drop
+        if not pg:
+            await _write_fts(conn, [latest[i] for i in written], stale, times)
         await _replace_lookups(conn, [latest[i] for i in written], stale, times)
     return written
+
+
+async def _write_fts(
+    conn: AsyncConnection, written: list[EnrichedArticle], stale: list[str], times: dict[str, datetime]
+) -> None:
+    """Write the FTS5 rows of written articles (SQLite), replacing those of their older enrichment."""
+    keys = sqlite.insert(fts_keys)
+    upsert = keys.on_conflict_do_update(
+        index_elements=[fts_keys.c.article_id], set_={"sort_time": keys.excluded.sort_time}
+    ).returning(fts_keys.c.article_id, fts_keys.c.fts_rowid)
+    values = [{"article_id": a.id, "sort_time": times[a.id]} for a in written]
+    if len(values) == 1:  # one row: a single statement, since executemany needs two
+        result = await conn.execute(upsert.values(values[0]))
+    else:
+        result = await conn.execute(upsert, values)
+    rowids: dict[str, int] = {article_id: rowid for article_id, rowid in result}
+    for part in _chunks(stale):
+        old = [rowids[i] for i in part]
+        await conn.execute(sa.delete(articles_fts).where(articles_fts.c.rowid.in_(old)))
+    rows = []
+    for article in written:
+        title, summary, body = indexed(article).fts5_columns()
+        rows.append({"rowid": rowids[article.id], "title": title, "summary": summary, "body": body})
+    await conn.execute(sa.insert(articles_fts), rows)
 
 
 async def _replace_lookups(

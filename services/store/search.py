@@ -1,8 +1,12 @@
-"""Full-text search: parse what a user types, then match and rank it with each engine's own index.
+"""Full-text search: parse what a user types, then match and rank it in each engine's index.
 
 The syntax is the familiar web one: words (all must match), ``"a phrase"``, ``-word`` to exclude and
 ``OR`` between alternatives. Everything else is treated as text, so no input reaches the engine's own
-query language: SQLite gets FTS5 phrases in double quotes, PostgreSQL ``websearch_to_tsquery``.
+query language: SQLite gets FTS5 phrases in double quotes, PostgreSQL a tsquery of quoted lexemes.
+
+Both engines index the terms of ``services.store.terms`` and match the query's terms made by the same
+function, so they find the same articles: a query word is the phrase of its terms (``e-mail`` is
+``e`` then ``mail``; ``深圳`` is ``深`` then ``圳``), a quoted phrase the phrase of all its terms.
 
 Relevance is a per-article score that depends on the article and the query alone, never on the rest
 of the collection, so a relevance cursor stays valid while articles arrive. Headline and summary
@@ -20,21 +24,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.sql.elements import ColumnElement
 
+from services.store import terms
 from services.store.errors import BadSearch
 from services.store.tables import articles, articles_fts, fts_keys, search_head, search_vector
 
-MAX_TERMS = 32
+MAX_TERMS = 32  # words a query may have, as runs of letters and digits: ``e-mail`` is two, ``深圳地铁`` one
+MAX_QUERY_TERMS = 128  # index terms a query may have: ``e-mail`` is two, ``深圳地铁`` four
 _TOKEN = re.compile(r'-?"[^"]*"?|\S+')
-_WORD = re.compile(r"[^\W_]+")
-PG_CONFIG = "wirestream_english"  # created by the migrations: English stemming, accents folded
 RANK_SCALE = 1_000_000  # PostgreSQL ranks are floats: cursors compare them as integers
 
 
 @dataclass(frozen=True, slots=True)
 class Phrase:
-    """Words that must appear in this order (one word is a plain term); ``negated`` excludes them."""
+    """Index terms that must appear in this order (one is a plain term); ``negated`` excludes them."""
 
     words: tuple[str, ...]
     negated: bool = False
@@ -48,7 +53,7 @@ class TextQuery:
 
     def fingerprint(self) -> str:
         """Identify the query in a cursor, so a cursor cannot page a different search."""
-        return hashlib.blake2b(self.websearch().encode(), digest_size=6).hexdigest()
+        return hashlib.blake2b(self.tsquery().encode(), digest_size=6).hexdigest()
 
     def fts5(self, columns: str = "") -> str:
         """Render for an FTS5 ``MATCH``, optionally limited to ``{col ...}`` columns."""
@@ -56,24 +61,33 @@ class TextQuery:
         return f"{columns} : ({body})" if columns else body
 
     def fts5_phrases(self) -> str | None:
-        """Render each group's wanted words as one phrase, or None when no group has two words."""
-        phrases = [words for group in self.groups if len(words := _wanted_words(group)) > 1]
+        """Render each group's wanted words as one phrase, or None when no group has two of them."""
+        phrases = [_wanted_terms(group) for group in self.groups if _wanted_count(group) > 1]
         if not phrases:
             return None
         return " OR ".join(_quoted(words) for words in phrases)
 
-    def websearch(self) -> str:
-        """Render for ``websearch_to_tsquery``; every term is quoted, so ``or`` stays a word."""
-        return " OR ".join(
-            " ".join(("-" if p.negated else "") + _quoted(p.words) for p in group) for group in self.groups
+    def tsquery(self) -> str:
+        """Render as a tsquery literal: ``'a' <-> 'b' & !'c' | 'd'``, every lexeme quoted."""
+        return " | ".join(
+            "(" + " & ".join(("!" if p.negated else "") + _ts_phrase(p.words) for p in group) + ")"
+            for group in self.groups
         )
 
 
 def _quoted(words: tuple[str, ...]) -> str:
-    return '"' + " ".join(words) + '"'  # words hold letters and digits only: nothing to escape
+    return '"' + " ".join(words) + '"'  # terms hold letters, digits and marks only: nothing to escape
 
 
-def _wanted_words(group: tuple[Phrase, ...]) -> tuple[str, ...]:
+def _ts_phrase(words: tuple[str, ...]) -> str:
+    return "(" + " <-> ".join(terms.lexeme(w) for w in words) + ")"
+
+
+def _wanted_count(group: tuple[Phrase, ...]) -> int:
+    return sum(not p.negated for p in group)
+
+
+def _wanted_terms(group: tuple[Phrase, ...]) -> tuple[str, ...]:
     return tuple(w for p in group if not p.negated for w in p.words)
 
 
@@ -86,26 +100,32 @@ def _fts5_group(group: tuple[Phrase, ...]) -> str:
 
 
 def parse(text: str) -> TextQuery:
-    """Parse user input; raise BadSearch when nothing is left to look for."""
+    """Parse user input; raise BadSearch when nothing is left to look for, or too much."""
     groups: list[tuple[Phrase, ...]] = []
     current: list[Phrase] = []
-    terms = 0
+    words = found = 0
     for token in _TOKEN.findall(text):
         if token == "OR":
             groups.append(tuple(current))
             current = []
             continue
         negated = token.startswith("-") and len(token) > 1
-        words = tuple(w.lower() for w in _WORD.findall(token[1:] if negated else token))
-        if words:
-            current.append(Phrase(words, negated))
-            terms += len(words)
+        content = token[1:] if negated else token
+        if phrase := tuple(terms.terms(content)):
+            current.append(Phrase(phrase, negated))
+            words += terms.word_count(content)
+            found += len(phrase)
     groups.append(tuple(current))
     kept = tuple(g for g in groups if any(not p.negated for p in g))
     if not kept:
         raise BadSearch("q has no word to search for: give at least one word that is not excluded")
-    if terms > MAX_TERMS:
-        raise BadSearch(f"q has {terms} words; at most {MAX_TERMS} are searched")
+    if words > MAX_TERMS:
+        raise BadSearch(f"q has {words} words; at most {MAX_TERMS} are searched")
+    if found > MAX_QUERY_TERMS:
+        raise BadSearch(
+            f"q has {found} terms to match (each character of Chinese, Japanese, Korean or Thai is one);"
+            f" at most {MAX_QUERY_TERMS} are searched"
+        )
     return TextQuery(kept)
 
 
@@ -125,7 +145,7 @@ def _fts_rowids(expression: str) -> sa.Select[tuple[int]]:
 
 
 def _tsquery(query: TextQuery) -> ColumnElement[Any]:
-    return sa.func.websearch_to_tsquery(sa.literal_column(f"'{PG_CONFIG}'::regconfig"), query.websearch())
+    return sa.cast(sa.literal(query.tsquery(), sa.Text), TSQUERY)  # a literal: no parser, no stemming
 
 
 def matches(dialect: str, query: TextQuery, *, ranked: bool) -> Scan:

@@ -6,6 +6,8 @@ Every lookup row repeats its article's ``sort_time``, so a filter reads one inde
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
@@ -16,19 +18,26 @@ Document = sa.JSON().with_variant(JSONB(), "postgresql")
 Key = sa.String(300).with_variant(sa.String(300, collation="C"), "postgresql")
 Time = sa.DateTime(timezone=True)
 
+
+def _article_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("id", sa.String(64), primary_key=True),
+        # Newest-first order and cursors use sort_time: published time, else arrival time.
+        sa.Column("sort_time", Time, nullable=False),
+        sa.Column("published_at", Time),
+        sa.Column("received_at", Time, nullable=False),
+        sa.Column("enriched_at", Time, nullable=False),
+        sa.Column("source", sa.String(200)),
+        sa.Column("language", sa.String(16)),
+        sa.Column("title", sa.Text, nullable=False),
+        sa.Column("doc", Document, nullable=False),
+    ]
+
+
 articles = sa.Table(
     "articles",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    # Newest-first order and cursors use sort_time: published time, else arrival time.
-    sa.Column("sort_time", Time, nullable=False),
-    sa.Column("published_at", Time),
-    sa.Column("received_at", Time, nullable=False),
-    sa.Column("enriched_at", Time, nullable=False),
-    sa.Column("source", sa.String(200)),
-    sa.Column("language", sa.String(16)),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("doc", Document, nullable=False),
+    *_article_columns(),
     sa.Index("ix_articles_sort", "sort_time", "id"),
     sa.Index("ix_articles_source_sort", "source", "sort_time", "id"),
     sa.Index("ix_articles_language_sort", "language", "sort_time", "id"),
@@ -116,12 +125,37 @@ topic_counts = sa.Table(
     sa.Index("ix_topic_counts_articles", "articles"),
 )
 
-# PostgreSQL only: generated tsvectors. ``search`` holds title, summary and body (GIN index) for
-# matching; ``search_head`` holds title and summary, small enough to stay in the row, for ranking.
+
+class TermVector(sa.types.TypeDecorator[str]):
+    """A tsvector written as its literal text (``services.store.terms``), cast by the server.
+
+    The store builds the vector from its own terms, so PostgreSQL's text parser never splits a word.
+    """
+
+    impl = TSVECTOR
+    cache_ok = True
+
+    def bind_expression(self, bindvalue: Any) -> Any:
+        return sa.cast(sa.type_coerce(bindvalue, sa.Text), TSVECTOR)
+
+
+# PostgreSQL only: ``search`` holds the terms of title, summary and body (GIN index) for matching;
+# ``search_head`` those of title and summary, small enough to stay in the row, for ranking. The
+# store writes both with the row, through this second definition of the articles table.
+pg_search = sa.MetaData()
+pg_articles = sa.Table(
+    "articles",
+    pg_search,
+    *_article_columns(),
+    sa.Column("search", TermVector),
+    sa.Column("search_head", TermVector),
+)
 search_vector = sa.literal_column("articles.search", type_=TSVECTOR)
 search_head = sa.literal_column("articles.search_head", type_=TSVECTOR)
 
-# SQLite only: an FTS5 table kept in sync with ``articles`` by triggers, keyed through fts_keys.
+# SQLite only: an FTS5 table of the terms of title, summary and body, written by the store with each
+# article and keyed through fts_keys. Its ``ascii`` tokenizer keeps every non-ASCII character in a
+# token, and terms hold no ASCII but letters and digits, so it splits at the spaces between terms only.
 sqlite_search = sa.MetaData()
 fts_keys = sa.Table(
     "articles_fts_keys",
@@ -134,5 +168,8 @@ articles_fts = sa.Table(
     "articles_fts",
     sqlite_search,
     sa.Column("rowid", sa.Integer, primary_key=True),
+    sa.Column("title", sa.Text),
+    sa.Column("summary", sa.Text),
+    sa.Column("body", sa.Text),
     sa.Column("articles_fts", sa.Text),  # FTS5's hidden column named after the table: ``MATCH`` target
 )

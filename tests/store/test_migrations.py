@@ -13,6 +13,7 @@ from alembic.script import ScriptDirectory
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.contracts import EnrichedArticle
 from services.store import aggregates, db, repository
 from services.store.repository import ArticleQuery
 from services.store.settings import StoreSettings
@@ -136,6 +137,71 @@ async def test_downgrading_to_the_baseline_and_back_keeps_articles_searchable(en
 
     assert await listed(engine, q="volcano") == [article.id]
     assert await listed(engine, topics=("medtop:03000000",)) == [article.id]
+
+
+async def _insert_raw(engine: AsyncEngine, *batch: EnrichedArticle) -> None:
+    """Insert articles as an older store did: the row alone, the engine indexing it (triggers, columns)."""
+    async with engine.begin() as conn:
+        for article in batch:
+            when = article.published_at
+            if engine.dialect.name == "sqlite":
+                when = when.replace(tzinfo=None) if when else None
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO articles (id, sort_time, published_at, received_at, enriched_at, source,"
+                    " language, title, doc) VALUES (:id, :t, :t, :t, :t, 'wire', 'en', :title, :doc)"
+                ),
+                {
+                    "id": article.id,
+                    "t": when,
+                    "title": article.title,
+                    "doc": orjson.dumps(article.model_dump(mode="json")).decode(),
+                },
+            )
+
+
+async def test_articles_indexed_by_the_engines_are_indexed_again_with_the_stores_terms(
+    engine: AsyncEngine,
+) -> None:
+    await db.upgrade(engine, "0004")
+    metro = enriched_article(
+        minutes=0,
+        title="深圳地铁14号线二期今日开通",
+        summary="新线连接福田与坪山。",
+        body="沿线新增6座车站。",
+    )
+    leak = enriched_article(
+        minutes=1,
+        title="Council apologises",
+        summary="An e-mail leak.",
+        body="Covid-19 data of 2,300 people.",
+    )
+    await _insert_raw(engine, metro, leak)
+
+    await db.upgrade(engine)
+
+    assert await version(engine) == HEAD
+    assert await listed(engine, q="地铁") == [metro.id]
+    assert await listed(engine, q="车站") == [metro.id]
+    assert await listed(engine, q="e-mail covid-19") == [leak.id]
+    assert await listed(engine, q="leaks", sort="relevance") == [leak.id]
+    # back to the engines' own index, and forward again
+    await db.downgrade(engine, "0004")
+    async with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            triggers = await conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+            assert {"articles_fts_insert", "articles_fts_update"} <= set(triggers.scalars())
+        else:
+            generated = await conn.execute(
+                sa.text(
+                    "SELECT attgenerated::text FROM pg_attribute"
+                    " WHERE attrelid = 'articles'::regclass AND attname = 'search'"
+                )
+            )
+            assert generated.scalar_one() == "s"
+    await db.upgrade(engine)
+    assert await listed(engine, q="地铁") == [metro.id]
+    assert await listed(engine, q="e-mail") == [leak.id]
 
 
 async def test_a_failing_migration_changes_nothing(engine: AsyncEngine) -> None:
