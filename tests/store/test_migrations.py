@@ -204,6 +204,38 @@ async def test_articles_indexed_by_the_engines_are_indexed_again_with_the_stores
     assert await listed(engine, q="e-mail") == [leak.id]
 
 
+async def test_documents_stored_with_a_source_offset_are_served_in_utc_after_upgrade(
+    engine: AsyncEngine,
+) -> None:
+    await db.upgrade(engine, "0005")
+    tokyo = enriched_article(minutes=0, title="Markets open in Tokyo")
+    naive = enriched_article(minutes=1, title="Council meets")
+    await _insert_raw(engine, tokyo, naive)
+    docs = {
+        tokyo.id: {"published_at": "2024-03-10T10:00:00+09:00", "received_at": "2024-03-10T01:00:05+00:00"},
+        naive.id: {"published_at": "2024-03-10T10:00:00"},
+    }
+    async with engine.begin() as conn:
+        for article_id, times in docs.items():
+            row = await conn.execute(sa.text("SELECT doc FROM articles WHERE id = :id"), {"id": article_id})
+            doc = row.scalar_one()
+            doc = orjson.loads(doc) if isinstance(doc, str) else dict(doc)
+            await conn.execute(
+                sa.text("UPDATE articles SET doc = :doc WHERE id = :id"),
+                {"id": article_id, "doc": orjson.dumps({**doc, **times}).decode()},
+            )
+
+    await db.upgrade(engine)
+
+    async with engine.connect() as conn:
+        moved = await repository.get_article(conn, article_id=tokyo.id)
+        kept = await repository.get_article(conn, article_id=naive.id)
+    assert moved is not None and kept is not None
+    assert (moved["published_at"], moved["published_offset"]) == ("2024-03-10T01:00:00Z", "+09:00")
+    assert moved["received_at"] == "2024-03-10T01:00:05Z"
+    assert (kept["published_at"], kept["published_offset"]) == ("2024-03-10T10:00:00Z", None)
+
+
 async def test_a_failing_migration_changes_nothing(engine: AsyncEngine) -> None:
     await db.upgrade(engine, "0001")
     async with engine.begin() as conn:  # a table in the way makes revision 0002 fail half-way
