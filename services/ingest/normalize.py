@@ -27,6 +27,7 @@ import html
 import re
 import sys
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 from html.parser import HTMLParser
 
@@ -138,9 +139,13 @@ def render_markup(text: str) -> str:
     return text
 
 
+def unicode_text(text: str) -> str:
+    """Make ``text`` valid Unicode: lone surrogates become U+FFFD, a pair written apart is one character."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def _storable(text: str) -> str:
-    # Lone surrogates cannot be encoded; a pair of them written separately is one character.
-    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    text = unicode_text(text)
     # Vertical tab and form feed break lines (ftfy would drop the first and keep the second).
     return text.replace("\x00", "").replace("\x0b", "\n").replace("\x0c", "\n")
 
@@ -219,18 +224,31 @@ def clean_url(url: str) -> str:
 
 
 _SINGLE_LINE = ("title", "author", "section", "source", "language")
+_TEXT_FIELDS = (*_SINGLE_LINE, "body", "url")
+
+
+def _each_text(fields: dict[str, object], fix: Callable[[str, str], str]) -> dict[str, object]:
+    # Values of other types are left as they are, for validation to name.
+    out = dict(fields)
+    for name in _TEXT_FIELDS:
+        if isinstance(value := out.get(name), str):
+            out[name] = fix(name, value)
+    if isinstance(tags := out.get("tags"), list):
+        out["tags"] = [fix("tags", t) if isinstance(t, str) else t for t in tags]
+    return out
+
+
+def unicode_fields(fields: dict[str, object]) -> dict[str, object]:
+    """The posted article with every text field valid Unicode (see ``unicode_text``), nothing else changed."""
+    return _each_text(fields, lambda _name, value: unicode_text(value))
+
+
+def _clean_field(name: str, value: str) -> str:
+    if name == "url":
+        return clean_url(value)
+    return clean_text(value, multiline=name == "body")
 
 
 def clean_fields(fields: dict[str, object]) -> dict[str, object]:
-    """Clean the text fields of a posted article; values of other types are left for validation."""
-    out = dict(fields)
-    for name in _SINGLE_LINE:
-        if isinstance(value := out.get(name), str):
-            out[name] = clean_text(value, multiline=False)
-    if isinstance(body := out.get("body"), str):
-        out["body"] = clean_text(body, multiline=True)
-    if isinstance(url := out.get("url"), str):
-        out["url"] = clean_url(url)
-    if isinstance(tags := out.get("tags"), list):
-        out["tags"] = [clean_text(t, multiline=False) if isinstance(t, str) else t for t in tags]
-    return out
+    """Clean the text fields of a posted article: what a reader sees, each field by its kind."""
+    return _each_text(fields, _clean_field)

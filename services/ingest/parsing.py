@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from services.contracts import ArticleIn, RawArticle
 from services.ingest.identity import article_id
-from services.ingest.normalize import clean_characters, clean_fields
+from services.ingest.normalize import clean_characters, clean_fields, unicode_fields
 from services.ingest.seedformat import parse_plain_text
 
 JSON_TYPES = frozenset({"application/json"})
@@ -134,14 +134,19 @@ def _is_utf8(raw: bytes) -> bool:
 
 
 def article_from_fields(fields: Any) -> ArticleIn:
-    """Validate a decoded JSON value as an article."""
+    """Validate a decoded JSON value as an article: as posted, then as cleaned (what a reader sees).
+
+    The request must match the documented schema as sent; the cleaned article must fit the same limits.
+    """
     if not isinstance(fields, dict):
         raise BadInput(
             422,
             [{"loc": ["body"], "msg": "expected a JSON object with title and body", "type": "model_type"}],
         )
+    posted = unicode_fields(fields)
     try:
-        return ArticleIn.model_validate(clean_fields(fields))
+        ArticleIn.model_validate(posted)
+        return ArticleIn.model_validate(clean_fields(posted))
     except ValidationError as exc:
         raise BadInput(422, validation_detail(exc)) from exc
 

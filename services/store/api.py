@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -10,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from services.contracts import EnrichedArticle, EntityType
 from services.store import api_catalog, api_stats, repository
-from services.store.params import PageSize, check_page_size
+from services.store.params import PageSize, Time, check_page_size
 
 router = APIRouter(prefix="/v1")
 
@@ -105,14 +104,14 @@ async def list_articles(
         str | None, Query(max_length=200, description="source as posted", examples=["bbc"])
     ] = None,
     since: Annotated[
-        datetime | None,
+        Time | None,
         Query(
             description="published (else received) at or after this time; naive times are UTC",
             examples=["2024-01-01T00:00:00Z"],
         ),
     ] = None,
     until: Annotated[
-        datetime | None,
+        Time | None,
         Query(description="published (else received) before this time", examples=["2024-02-01T00:00:00Z"]),
     ] = None,
     sort: Annotated[

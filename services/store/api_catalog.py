@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -10,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.contracts import EntityType
 from services.store import aggregates
-from services.store.params import PageSize, check_page_size
+from services.store.params import PageSize, Time, check_page_size
 
 router = APIRouter(tags=["catalog"])
 
@@ -24,7 +23,7 @@ Prefix = Annotated[
     ),
 ]
 Since = Annotated[
-    datetime | None,
+    Time | None,
     Query(
         description="count only articles published (else received) at or after this time",
         examples=["2024-01-01T00:00:00Z"],

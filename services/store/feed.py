@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any
 
 import anyio
@@ -19,6 +18,7 @@ from services.contracts import EntityType, enriched_stream
 from services.store.errors import QueryError
 from services.store.feed_filters import EntryKey, FeedEvent, FeedFilter, parse_entry_id, topic_ancestors
 from services.store.feed_hub import Closed, FeedClient, FeedFull, FeedHub
+from services.store.params import Time
 from services.store.settings import StoreSettings
 
 
@@ -97,8 +97,8 @@ async def stream(
     topic: Annotated[list[str], Query(max_length=10, description="IPTC Media Topic code or one below")] = [],  # noqa: B006
     language: Annotated[str | None, Query(max_length=16, description="ISO 639-1 code")] = None,
     source: Annotated[str | None, Query(max_length=200)] = None,
-    since: Annotated[datetime | None, Query(description="published (else received) at or after")] = None,
-    until: Annotated[datetime | None, Query(description="published (else received) before")] = None,
+    since: Annotated[Time | None, Query(description="published (else received) at or after")] = None,
+    until: Annotated[Time | None, Query(description="published (else received) before")] = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=500, description='words, "phrase", -word, OR')
     ] = None,

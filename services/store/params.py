@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BeforeValidator
+
+
+def _iso_8601(value: Any) -> Any:
+    # pydantic would read "0.0" or "1700000000" as Unix seconds; the API documents ISO 8601 alone.
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("expected an ISO 8601 time such as 2024-01-01T00:00:00Z")
+    return value
+
+
+Time = Annotated[datetime, BeforeValidator(_iso_8601)]
 
 PageSize = Annotated[
     int, Query(ge=1, le=1000, description="items per page; at most MAX_PAGE_SIZE (default 100)")

