@@ -37,9 +37,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import data_dir
 from services.contracts import EnrichedArticle
-from services.store import aggregates, repository
-from services.store.db import create_engine, migrate
-from services.store.repository import ArticleQuery
+from services.store.db import aggregates, repository
+from services.store.db.engine import create_engine, migrate
+from services.store.db.repository import ArticleQuery
 
 CATEGORY_TOPICS = {
     "business": ["medtop:04000000", "medtop:20000344", "medtop:20000385"],

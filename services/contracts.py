@@ -1,26 +1,18 @@
-"""The message contract every service shares: event models, stream names and the entry envelope.
+"""The message contract every service shares: event models, stream and group names, the stages.
 
-A stream entry has one field, ``__data__``, holding a JSON object::
-
-    {"headers": {"event_type": "article.raw", "schema_version": "1", "correlation_id": "..."},
-     "body": {...the article...}}
-
-Any Redis client decodes it with a JSON parser alone. A foreign producer may also write the bare
-article object into ``__data__`` (no ``headers`` key); any other shape is dead-lettered.
+How an article is written into a stream entry is the stream runtime's codec (services/runtime/codec.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from services.errors import MalformedEntry
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 1
-DATA_FIELD = "__data__"
 
 RAW_EVENT = "article.raw"
 ENRICHED_EVENT = "article.enriched"
@@ -29,7 +21,6 @@ ENRICH_GROUP = "enrich"
 STORE_GROUP = "store"
 
 EntityType = Literal["PERSON", "ORG", "LOCATION", "MISC"]
-M = TypeVar("M", bound=BaseModel)
 
 
 def raw_stream(prefix: str) -> str:
@@ -57,9 +48,14 @@ def failures_key(stream: str, group: str) -> str:
     return f"{stream}:{group}:failures"
 
 
-def stage_input(prefix: str, stage: str) -> str:
-    """Name the stream a stage consumes, where a dead entry of that stage is replayed."""
-    return {"enrich": raw_stream(prefix), "store": enriched_stream(prefix)}[stage]
+def to_utc(value: datetime) -> datetime:
+    """Return the instant in UTC; naive times are UTC. Raise ValueError when it leaves years 1-9999."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the years 1-9999 once converted to UTC") from None
 
 
 def _not_blank(value: str) -> str:
@@ -70,22 +66,12 @@ def _not_blank(value: str) -> str:
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    # Naive times are taken as UTC so every stored time compares with every other.
+    # Naive times are taken as UTC so every stored time compares with every other; an offset given
+    # is kept until the article is accepted (RawArticle records it, then converts).
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    try:
-        value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("is outside the years 1-9999 once converted to UTC") from None
-    return value
-
-
-def _utc(value: datetime) -> datetime:
-    aware = _aware(value)
-    assert aware is not None
-    return aware.astimezone(UTC)
+    to_utc(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _clean_tags(tags: list[str]) -> list[str]:
@@ -114,7 +100,7 @@ MAX_TAGS = 100
 NonBlank = Annotated[str, AfterValidator(_not_blank)]
 _NOT_BLANK: dict[str, Any] = {"minLength": 1, "pattern": r"\S"}
 AwareTime = Annotated[datetime | None, AfterValidator(_aware)]
-UtcTime = Annotated[datetime, AfterValidator(_utc)]
+UtcTime = Annotated[datetime, AfterValidator(to_utc)]
 Tag = Annotated[str, Field(max_length=MAX_TAG)]
 Tags = Annotated[list[Tag], AfterValidator(_clean_tags)]
 
@@ -215,42 +201,43 @@ class EnrichedArticle(RawArticle):
     enriched_at: UtcTime
 
 
-def encode_entry(body: BaseModel, *, event_type: str, correlation_id: str = "") -> bytes:
-    """Encode one article as the JSON envelope stored in ``__data__``."""
-    headers = {"event_type": event_type, "schema_version": str(SCHEMA_VERSION)}
-    if correlation_id:
-        headers["correlation_id"] = correlation_id
-    return orjson.dumps({"headers": headers, "body": body.model_dump(mode="json")})
+@dataclass(frozen=True)
+class Stage:
+    """A consuming stage of the pipeline: what it reads, as which group, and what it writes.
+
+    Declared once here; the stream runtime runs it and the AsyncAPI document describes it.
+    """
+
+    name: str
+    group: str
+    reads: Callable[[str], str]
+    model: type[BaseModel]
+    does: str
+    writes: Callable[[str], str] | None = None
+    output: type[BaseModel] | None = None
+    event: str | None = None
 
 
-def decode_envelope(data: bytes | str) -> tuple[dict[str, Any], dict[str, str]]:
-    """Split ``__data__`` into (body, headers); raise MalformedEntry when it is not JSON we know."""
-    try:
-        obj = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise MalformedEntry(f"not JSON: {exc}") from exc
-    if not isinstance(obj, dict):
-        raise MalformedEntry(f"expected a JSON object, got {type(obj).__name__}")
-    if isinstance(obj.get("headers"), dict) and isinstance(obj.get("body"), dict):
-        return obj["body"], {str(k): str(v) for k, v in obj["headers"].items()}
-    return obj, {}
+ENRICH = Stage(
+    name="enrich",
+    group=ENRICH_GROUP,
+    reads=raw_stream,
+    model=RawArticle,
+    does="finds entities, topics, keywords, tags and language, acknowledging after it published the result",
+    writes=enriched_stream,
+    output=EnrichedArticle,
+    event=ENRICHED_EVENT,
+)
+STORE = Stage(
+    name="store",
+    group=STORE_GROUP,
+    reads=enriched_stream,
+    model=EnrichedArticle,
+    does="writes every article to the database, acknowledging after the commit",
+)
+STAGES = {stage.name: stage for stage in (ENRICH, STORE)}
 
 
-def decode_fields(fields: dict[bytes, bytes] | dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Decode a raw stream entry's field map; entries without ``__data__`` are malformed."""
-    for key, value in fields.items():
-        if (key.decode() if isinstance(key, bytes) else key) == DATA_FIELD:
-            return decode_envelope(value)
-    names = sorted(k.decode(errors="replace") if isinstance(k, bytes) else k for k in fields)
-    raise MalformedEntry(f"entry has no {DATA_FIELD} field (fields: {', '.join(names) or 'none'})")
-
-
-def parse_model(model: type[M], body: dict[str, Any]) -> M:
-    """Validate a decoded body against the contract; raise MalformedEntry naming the problem."""
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
-        )
-        raise MalformedEntry(f"does not match {model.__name__}: {problems}") from exc
+def stage_input(prefix: str, stage: str) -> str:
+    """Name the stream a stage consumes, where a dead entry of that stage is replayed."""
+    return STAGES[stage].reads(prefix)

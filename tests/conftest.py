@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from services.devstack import free_port, redis_answers, start_redis
+from services.tools.local import free_port, redis_answers, start_redis
 from tests.support import drop_prefix
 
 

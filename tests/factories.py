@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.contracts import (
-    DATA_FIELD,
     ENRICHED_EVENT,
     RAW_EVENT,
     EnrichedArticle,
@@ -16,8 +15,9 @@ from services.contracts import (
     EntityType,
     Mention,
     RawArticle,
-    encode_entry,
 )
+from services.runtime import codec
+from services.runtime.codec import DATA_FIELD
 
 BASE_TIME = datetime(2024, 1, 15, 8, 7, tzinfo=UTC)
 _serial = itertools.count(1)
@@ -85,9 +85,9 @@ def enriched_article(
 
 def raw_entry(article: RawArticle) -> dict[str, bytes]:
     """The field map ingest writes to ``<prefix>:raw`` for this article."""
-    return {DATA_FIELD: encode_entry(article, event_type=RAW_EVENT, correlation_id=article.id)}
+    return {DATA_FIELD: codec.encode(article, event_type=RAW_EVENT, correlation_id=article.id)}
 
 
 def enriched_entry(article: EnrichedArticle) -> dict[str, bytes]:
     """The field map enrich writes to ``<prefix>:enriched`` for this article."""
-    return {DATA_FIELD: encode_entry(article, event_type=ENRICHED_EVENT, correlation_id=article.id)}
+    return {DATA_FIELD: codec.encode(article, event_type=ENRICHED_EVENT, correlation_id=article.id)}

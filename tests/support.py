@@ -124,7 +124,7 @@ def running_stack(
     workdir: Path, redis_url: str, database_url: str, env: dict[str, str] | None = None
 ) -> Iterator[Stack]:
     """Start store, enrich and ingest on a fresh prefix; stop them and drop the prefix afterwards."""
-    from services.devstack import free_port
+    from services.tools.local import free_port
 
     prefix = f"wsstack-{uuid.uuid4().hex[:10]}"
     ports = {"INGEST_PORT": str(free_port()), "STORE_PORT": str(free_port())}

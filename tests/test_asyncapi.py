@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
-from services.asyncapi import asyncapi_document, render_asyncapi_yaml
 from services.contracts import ENRICHED_EVENT, RAW_EVENT, EnrichedArticle, RawArticle
 from services.store.app import create_app
 from services.store.settings import StoreSettings
-from tests.support import ROOT
+from services.tools.asyncapi import asyncapi_document, render_asyncapi_yaml
+from tests.support import ROOT, in_process
 
 REGENERATE = ".venv/bin/wirestream asyncapi --output docs/asyncapi.yaml"
 
@@ -84,8 +83,7 @@ def test_the_prefix_names_the_streams_and_credentials_stay_out() -> None:
 
 async def test_the_store_serves_its_own_document(redis_url: str, sqlite_url: str) -> None:
     settings = StoreSettings(redis_url=redis_url, stream_prefix="served", database_url=sqlite_url)
-    transport = httpx.ASGITransport(app=create_app(settings))
-    async with httpx.AsyncClient(transport=transport, base_url="http://store") as client:
+    async with in_process(create_app(settings), "http://store") as client:
         as_yaml, as_json, page = [
             await client.get(p) for p in ("/asyncapi.yaml", "/asyncapi.json", "/asyncapi")
         ]

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from services.contracts import DATA_FIELD, enriched_stream
-from services.devstack import free_port
+from services.contracts import enriched_stream
+from services.runtime.codec import DATA_FIELD
+from services.tools.local import free_port
 from tests.factories import enriched_article, enriched_entry, entity
 from tests.support import ROOT, Service, wait_for
 

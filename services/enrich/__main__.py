@@ -6,7 +6,7 @@ import signal
 from services import logs
 from services.enrich.app import create_app, running_worker
 from services.enrich.settings import EnrichSettings
-from services.serve import serve
+from services.web.serve import serve
 
 
 async def run_headless(settings: EnrichSettings) -> None:

@@ -7,53 +7,30 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from faststream.redis import RedisBroker, StreamSub
 from redis.asyncio import Redis
 
-from services.broker import make_broker
-from services.contracts import (
-    ENRICH_GROUP,
-    ENRICHED_EVENT,
-    EnrichedArticle,
-    RawArticle,
-    enriched_stream,
-)
+from services.contracts import ENRICH, ENRICHED_EVENT, RawArticle, enriched_stream
 from services.enrich.pipeline import Enricher
 from services.enrich.settings import EnrichSettings
-from services.health import add_health_routes
-from services.streams import Item
-from services.worker import StageWorker, stage_worker
+from services.runtime import codec
+from services.runtime.runner import Item
+from services.runtime.worker import StageWorker, stage_worker
+from services.web.health import add_health_routes
 
 
-def build_worker(
-    settings: EnrichSettings, enricher: Enricher, broker: RedisBroker, redis: Redis
-) -> StageWorker:
-    """Register the raw-stream subscriber and the enriched-stream publisher on ``broker``."""
-    publisher = broker.publisher(
-        stream=StreamSub(enriched_stream(settings.stream_prefix), maxlen=settings.stream_maxlen),
-        schema=EnrichedArticle,
-        title=enriched_stream(settings.stream_prefix),
-        description="Every article with its entities, topics, keywords, tags and language.",
-    )
+def build_worker(settings: EnrichSettings, enricher: Enricher, redis: Redis) -> StageWorker:
+    """Read the raw stream as group ``enrich``; publish each batch to the enriched stream, then ack."""
+    target = enriched_stream(settings.stream_prefix)
 
     async def enrich_and_publish(items: Sequence[Item[RawArticle]]) -> None:
         articles = await asyncio.to_thread(enricher.enrich, [i.value for i in items])
         async with redis.pipeline(transaction=False) as pipe:
             for article in articles:
-                await publisher.publish(
-                    article, headers={"event_type": ENRICHED_EVENT}, correlation_id=article.id, pipeline=pipe
-                )
+                fields = codec.entry(article, event_type=ENRICHED_EVENT, correlation_id=article.id)
+                pipe.xadd(target, fields, maxlen=settings.stream_maxlen, approximate=True)  # type: ignore[arg-type]
             await pipe.execute()
 
-    return stage_worker(
-        settings,
-        broker=broker,
-        redis=redis,
-        stage="enrich",
-        group=ENRICH_GROUP,
-        model=RawArticle,
-        process=enrich_and_publish,
-    )
+    return stage_worker(settings, ENRICH, redis=redis, process=enrich_and_publish)
 
 
 @asynccontextmanager
@@ -63,7 +40,7 @@ async def running_worker(settings: EnrichSettings) -> AsyncIterator[StageWorker]
         Enricher, model=settings.spacy_model, batch_size=settings.nlp_batch_size
     )
     redis = Redis.from_url(settings.redis_url)
-    worker = build_worker(settings, enricher, make_broker(settings.redis_url), redis)
+    worker = build_worker(settings, enricher, redis)
     await worker.start()
     try:
         yield worker

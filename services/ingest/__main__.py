@@ -3,7 +3,7 @@
 from services import logs
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
-from services.serve import serve
+from services.web.serve import serve
 
 settings = IngestSettings()
 logs.configure(settings.log_level, "ingest")

@@ -6,9 +6,9 @@ import math
 import time
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
 
 from services.contracts import ENRICH_GROUP, raw_stream
+from services.runtime.groups import stream_state
 
 # A token bucket per client in one hash: refill by elapsed time, take one token if there is one.
 _TAKE_TOKEN = """
@@ -62,15 +62,11 @@ class Backpressure:
         return self._lag
 
     async def _read_lag(self) -> int:
-        try:
-            groups = await self.redis.xinfo_groups(self.stream)
-        except ResponseError:  # no stream yet
+        state = await stream_state(self.redis, self.stream)
+        if state is None:  # no stream yet
             return 0
-        for group in groups:
-            if group["name"] in (ENRICH_GROUP, ENRICH_GROUP.encode()):
-                lag = group.get("lag")
-                return int(lag) if lag is not None else int(await self.redis.xlen(self.stream))
-        return int(await self.redis.xlen(self.stream))  # no consumer yet: everything waits
+        group = state.group(ENRICH_GROUP)
+        return group.lag if group is not None else state.length  # no consumer yet: everything waits
 
     async def overloaded(self) -> bool:
         """Say whether ingest should answer 503 instead of growing the stream."""

@@ -12,6 +12,7 @@ import orjson
 from pydantic import ValidationError
 
 from services.contracts import ArticleIn, RawArticle
+from services.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from services.ingest.identity import article_id
 from services.ingest.normalize import clean_characters, clean_fields, unicode_fields
 from services.ingest.seedformat import parse_plain_text
@@ -21,15 +22,6 @@ NDJSON_TYPES = frozenset(
     {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-seq"}
 )
 TEXT_TYPES = frozenset({"text/plain"})
-
-
-class BadInput(ValueError):
-    """A request body that cannot become an article; ``status`` is the HTTP answer."""
-
-    def __init__(self, status: int, detail: Any) -> None:
-        super().__init__(str(detail))
-        self.status = status
-        self.detail = detail
 
 
 def media_type(content_type: str | None) -> str:
@@ -61,7 +53,8 @@ _DECLARE = "declare its encoding, e.g. Content-Type: {kind}; charset=windows-125
 def decode_body(raw: bytes, content_type: str | None, *, what: str = "body") -> str:
     """Decode a request body by its declared charset, else its byte order mark, else as UTF-8.
 
-    Raises BadInput 415 for a charset Python does not know, 400 for bytes the encoding cannot read.
+    Raises UnsupportedMediaType for a charset Python does not know, BadRequest for bytes the encoding
+    cannot read.
     A leading byte order mark is dropped either way.
     """
     kind = media_type(content_type) or "text/plain"
@@ -70,17 +63,16 @@ def decode_body(raw: bytes, content_type: str | None, *, what: str = "body") -> 
         try:
             codec = codecs.lookup(declared).name
         except LookupError as exc:
-            raise BadInput(415, f"unknown charset {declared!r} in Content-Type") from exc
+            raise UnsupportedMediaType(f"unknown charset {declared!r} in Content-Type") from exc
         try:
             return raw.decode(codec).removeprefix("\ufeff")
         except UnicodeDecodeError as exc:
-            raise BadInput(400, f"{what} is not valid {declared}: {exc.reason} at byte {exc.start}") from exc
+            raise BadRequest(f"{what} is not valid {declared}: {exc.reason} at byte {exc.start}") from exc
     encoding = next((enc for bom, enc in _BOMS if raw.startswith(bom)), "utf-8")
     try:
         return raw.decode(encoding).removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
-        raise BadInput(
-            400,
+        raise BadRequest(
             f"{what} is not UTF-8 ({exc.reason} at byte {exc.start}): send UTF-8 or "
             + _DECLARE.format(kind=kind),
         ) from exc
@@ -122,7 +114,7 @@ def load_json(text: str | bytes) -> Any:
         hint = ""
         if isinstance(text, bytes) and not _is_utf8(text):
             hint = "; the body is not UTF-8: send UTF-8 or " + _DECLARE.format(kind="application/json")
-        raise BadInput(400, f"malformed JSON: {exc}{hint}") from exc
+        raise BadRequest(f"malformed JSON: {exc}{hint}") from exc
 
 
 def _is_utf8(raw: bytes) -> bool:
@@ -139,8 +131,7 @@ def article_from_fields(fields: Any) -> ArticleIn:
     The request must match the documented schema as sent; the cleaned article must fit the same limits.
     """
     if not isinstance(fields, dict):
-        raise BadInput(
-            422,
+        raise Unprocessable(
             [{"loc": ["body"], "msg": "expected a JSON object with title and body", "type": "model_type"}],
         )
     posted = unicode_fields(fields)
@@ -148,7 +139,7 @@ def article_from_fields(fields: Any) -> ArticleIn:
         ArticleIn.model_validate(posted)
         return ArticleIn.model_validate(clean_fields(posted))
     except ValidationError as exc:
-        raise BadInput(422, validation_detail(exc)) from exc
+        raise Unprocessable(validation_detail(exc)) from exc
 
 
 def article_from_body(raw: bytes, content_type: str | None) -> ArticleIn:
@@ -161,10 +152,10 @@ def article_from_body(raw: bytes, content_type: str | None) -> ArticleIn:
         try:
             return article_from_fields(parse_plain_text(text))
         except ValueError as exc:
-            if isinstance(exc, BadInput):
-                raise
-            raise BadInput(422, [{"loc": ["body"], "msg": f"body: {exc}", "type": "value_error"}]) from exc
-    raise BadInput(415, f"unsupported Content-Type {kind or '(none)'!r}: send application/json or text/plain")
+            raise Unprocessable([{"loc": ["body"], "msg": f"body: {exc}", "type": "value_error"}]) from exc
+    raise UnsupportedMediaType(
+        f"unsupported Content-Type {kind or '(none)'!r}: send application/json or text/plain"
+    )
 
 
 def batch_items(raw: bytes, content_type: str | None, limit: int) -> list[Any]:
@@ -173,16 +164,16 @@ def batch_items(raw: bytes, content_type: str | None, limit: int) -> list[Any]:
     if kind in JSON_TYPES:
         data = load_json(_json_text(raw, content_type))
         if not isinstance(data, list):
-            raise BadInput(422, "a JSON batch must be an array of articles")
+            raise Unprocessable("a JSON batch must be an array of articles")
         items: list[Any] = data
     elif kind in NDJSON_TYPES:
         items = list(_ndjson(decode_body(raw, content_type, what=_JSON)))
     else:
-        raise BadInput(
-            415, f"unsupported Content-Type {kind or '(none)'!r}: send application/x-ndjson or a JSON array"
+        raise UnsupportedMediaType(
+            f"unsupported Content-Type {kind or '(none)'!r}: send application/x-ndjson or a JSON array"
         )
     if len(items) > limit:
-        raise BadInput(413, f"batch of {len(items)} articles exceeds the limit of {limit}")
+        raise PayloadTooLarge(f"batch of {len(items)} articles exceeds the limit of {limit}")
     return items
 
 
@@ -193,8 +184,8 @@ def _ndjson(text: str) -> Iterator[Any]:
             continue
         try:
             yield load_json(line)
-        except BadInput as exc:
-            yield BadInput(400, f"line {number}: {exc.detail}")
+        except BadRequest as exc:
+            yield BadRequest(f"line {number}: {exc.detail}")
 
 
 def to_raw(article: ArticleIn, received_at: datetime | None = None) -> RawArticle:

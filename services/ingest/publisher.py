@@ -7,7 +7,8 @@ from typing import Literal
 
 from redis.asyncio import Redis
 
-from services.contracts import RAW_EVENT, RawArticle, encode_entry, raw_stream, seen_key
+from services.contracts import RAW_EVENT, RawArticle, raw_stream, seen_key
+from services.runtime import codec
 
 Outcome = Literal["accepted", "duplicate"]
 
@@ -36,7 +37,7 @@ class Publisher:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
             for article in articles:
-                data = encode_entry(article, event_type=RAW_EVENT, correlation_id=article.id)
+                data = codec.encode(article, event_type=RAW_EVENT, correlation_id=article.id)
                 await self.script(keys=self.keys, args=[article.id, self.maxlen, data], client=pipe)
             results = await pipe.execute()
         return ["accepted" if r else "duplicate" for r in results]

@@ -1,9 +1,9 @@
 """Start the store service: ``python -m services.store``."""
 
 from services import logs
-from services.serve import serve
 from services.store.app import create_app
 from services.store.settings import StoreSettings
+from services.web.serve import serve
 
 settings = StoreSettings()
 logs.configure(settings.log_level, "store")

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from redis import Redis
 
-from services.devstack import free_port, start_redis
+from services.tools.local import free_port, start_redis
 from tests.support import ROOT, Service, wait_for
 
 REPORT = ROOT / "var" / "reports" / "chaos.jsonl"

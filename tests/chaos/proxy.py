@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from services.devstack import free_port
+from services.tools.local import free_port
 
 
 class TcpProxy:

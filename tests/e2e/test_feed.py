@@ -16,7 +16,7 @@ import pytest
 from redis import Redis
 
 from services.contracts import EnrichedArticle, enriched_stream
-from services.devstack import free_port
+from services.tools.local import free_port
 from tests.factories import article_fields, enriched_article, enriched_entry
 from tests.support import Service, wait_for
 

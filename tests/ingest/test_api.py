@@ -11,10 +11,12 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from services.contracts import DATA_FIELD, RAW_EVENT, RawArticle, decode_fields, parse_model, raw_stream
-from services.devstack import free_port
+from services.contracts import RAW_EVENT, RawArticle, raw_stream
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
+from services.runtime import codec
+from services.runtime.codec import DATA_FIELD
+from services.tools.local import free_port
 from tests.factories import article_fields
 from tests.support import in_process
 
@@ -72,8 +74,7 @@ async def test_post_json_is_accepted_and_published_once(
     envelope = orjson.loads(entry[DATA_FIELD.encode()])
     assert envelope["headers"]["event_type"] == RAW_EVENT
     assert envelope["headers"]["correlation_id"] == article_id
-    body, _ = decode_fields(entry)
-    article = parse_model(RawArticle, body)
+    article = codec.decode(entry, RawArticle).body
     assert article.id == article_id
     assert article.title == fields["title"]
     assert article.body == fields["body"]
@@ -143,7 +144,7 @@ async def test_plain_text_post_is_accepted(client: httpx.AsyncClient, redis: Red
     )
     assert answer.status_code == 202, answer.text
     [(_, entry)] = await _entries(redis, prefix)
-    body, _ = decode_fields(entry)
+    body = codec.decode(entry, RawArticle).body.model_dump(mode="json")
     assert (body["title"], body["body"]) == ("Harbour closes", "The harbour closed at noon.")
 
 
@@ -286,7 +287,9 @@ async def test_ndjson_batch_isolates_the_bad_item_and_reports_duplicates(
     assert items[4]["id"] == items[0]["id"]
     assert all(i["error"] is None for i in items if i["status"] != "rejected")
     assert (result["accepted"], result["duplicate"], result["rejected"]) == (3, 1, 1)
-    published = [decode_fields(e)[0] for _, e in await _entries(redis, prefix)]
+    published = [
+        codec.decode(e, RawArticle).body.model_dump(mode="json") for _, e in await _entries(redis, prefix)
+    ]
     assert await _xlen(redis, prefix) == result["accepted"]
     assert [p["id"] for p in published] == [items[0]["id"], items[1]["id"], items[3]["id"]]
     assert [p["title"] for p in published] == [first["title"], second["title"], fourth["title"]]

@@ -6,10 +6,10 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from services.auth import key_matches, parse_keys
 from services.contracts import ENRICH_GROUP, raw_stream
 from services.ingest.guards import Backpressure, RateLimiter
 from services.ingest.settings import IngestSettings
+from services.web.auth import key_matches, parse_keys
 from tests.factories import article_fields
 from tests.ingest.test_api import running
 
@@ -102,7 +102,7 @@ async def test_backpressure_answers_503_while_enrichment_lags(
             answers.append(
                 await client.post("/v1/articles", content=orjson.dumps(article_fields()), headers=JSON)
             )
-            client._transport.app.state.backpressure._read_at = float("-inf")  # type: ignore[attr-defined]
+            client._transport.app.state.ingest.backpressure._read_at = float("-inf")  # type: ignore[attr-defined]
     assert [a.status_code for a in answers] == [202, 202, 202, 503, 503]
     assert answers[3].headers["Retry-After"] == "5"
     assert "behind" in answers[3].json()["detail"]
@@ -125,7 +125,7 @@ async def test_lag_counts_what_the_group_has_not_read(redis: Redis, prefix: str)
 
 
 async def test_redis_down_answers_503_and_publishes_nothing(prefix: str) -> None:
-    from services.devstack import free_port
+    from services.tools.local import free_port
 
     settings = IngestSettings(
         redis_url=f"redis://127.0.0.1:{free_port()}/0", stream_prefix=prefix, max_raw_lag=0

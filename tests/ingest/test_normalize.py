@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from services.contracts import RawArticle
+from services.errors import RequestError
 from services.ingest.normalize import clean_text, clean_url, looks_like_markup
-from services.ingest.parsing import BadInput, decode_body
+from services.ingest.parsing import decode_body
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -162,7 +163,7 @@ def test_a_declared_charset_is_honoured(charset: str, text: str) -> None:
 @PROPERTY
 @given(st.text(alphabet="éüçñàÉ", min_size=1, max_size=20))
 def test_undeclared_non_utf8_text_is_refused_with_how_to_declare(text: str) -> None:
-    with pytest.raises(BadInput) as info:
+    with pytest.raises(RequestError) as info:
         decode_body(text.encode("cp1252"), "text/plain")
     assert info.value.status == 400
     assert "charset=" in info.value.detail

@@ -11,8 +11,9 @@ import orjson
 import pytest
 
 from services.contracts import ArticleIn
+from services.errors import RequestError
 from services.ingest.identity import article_id
-from services.ingest.parsing import BadInput, article_from_body, article_from_fields, batch_items, to_raw
+from services.ingest.parsing import article_from_body, article_from_fields, batch_items, to_raw
 from tests.factories import article_fields
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "000_dccf1c9c5e5a1b50.txt"
@@ -22,7 +23,7 @@ def _json(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
-def _locs(exc: BadInput) -> list[list[str]]:
+def _locs(exc: RequestError) -> list[list[str]]:
     return [err["loc"] for err in exc.detail]
 
 
@@ -81,7 +82,7 @@ def test_plain_text_with_a_byte_order_mark_is_read() -> None:
 
 
 def test_plain_text_without_a_body_is_422_naming_body() -> None:
-    with pytest.raises(BadInput) as info:
+    with pytest.raises(RequestError) as info:
         article_from_body(b"Only a headline\n", "text/plain")
     assert info.value.status == 422
     assert _locs(info.value) == [["body"]]
@@ -90,7 +91,7 @@ def test_plain_text_without_a_body_is_422_naming_body() -> None:
 
 
 def test_plain_text_that_is_not_utf8_is_400() -> None:
-    with pytest.raises(BadInput) as info:
+    with pytest.raises(RequestError) as info:
         article_from_body(b"Headline\n\xff\xfe body", "text/plain")
     assert info.value.status == 400
     assert "not UTF-8" in info.value.detail
@@ -107,7 +108,7 @@ def test_plain_text_that_is_not_utf8_is_400() -> None:
     ],
 )
 def test_unsupported_content_type_is_415_naming_it(content_type: str | None, named: str) -> None:
-    with pytest.raises(BadInput) as info:
+    with pytest.raises(RequestError) as info:
         article_from_body(b"<article><title>t</title><body>b</body></article>", content_type)
     assert info.value.status == 415
     assert "unsupported Content-Type" in info.value.detail
@@ -116,7 +117,7 @@ def test_unsupported_content_type_is_415_naming_it(content_type: str | None, nam
 
 @pytest.mark.parametrize("raw", [b'{"title": "t", "body": ', b"{'title': 't'}", b"", b"\xff"])
 def test_malformed_json_is_400_with_the_parser_message(raw: bytes) -> None:
-    with pytest.raises(BadInput) as info:
+    with pytest.raises(RequestError) as info:
         article_from_body(raw, "application/json")
 
     assert info.value.status == 400
@@ -132,7 +133,7 @@ def test_missing_required_field_is_422_naming_it(field: str) -> None:
     fields = article_fields()
     del fields[field]
 
-    with pytest.raises(BadInput) as info:
+    with pytest.raises(RequestError) as info:
         article_from_body(_json(fields), "application/json")
 
     assert info.value.status == 422
@@ -143,7 +144,7 @@ def test_missing_required_field_is_422_naming_it(field: str) -> None:
 
 @pytest.mark.parametrize("field", ["title", "body"])
 def test_blank_required_field_is_422_naming_it(field: str) -> None:
-    with pytest.raises(BadInput) as info:
+    with pytest.raises(RequestError) as info:
         article_from_body(_json(article_fields(**{field: "  \n "})), "application/json")
 
     assert info.value.status == 422
@@ -153,7 +154,7 @@ def test_blank_required_field_is_422_naming_it(field: str) -> None:
 
 
 def test_every_invalid_field_is_reported() -> None:
-    with pytest.raises(BadInput) as info:
+    with pytest.raises(RequestError) as info:
         article_from_body(_json({"title": "", "published_at": "yesterday-ish"}), "application/json")
     assert sorted(map(tuple, _locs(info.value))) == [
         ("body", "body"),
@@ -164,16 +165,10 @@ def test_every_invalid_field_is_reported() -> None:
 
 @pytest.mark.parametrize("value", [[{"title": "t", "body": "b"}], "text", 3, None])
 def test_json_that_is_not_an_object_is_422(value: Any) -> None:
-    with pytest.raises(BadInput) as info:
+    with pytest.raises(RequestError) as info:
         article_from_body(_json(value), "application/json")
     assert info.value.status == 422
     assert "expected a JSON object" in info.value.detail[0]["msg"]
-
-
-def test_bad_input_carries_status_and_detail() -> None:
-    exc = BadInput(418, [{"msg": "teapot"}])
-    assert (exc.status, exc.detail) == (418, [{"msg": "teapot"}])
-    assert isinstance(exc, ValueError)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -200,7 +195,7 @@ def test_ndjson_with_a_malformed_line_yields_bad_input_at_its_position(content_t
     assert decoded[1] == good[1]
     assert decoded[3] == good[2]
     bad = decoded[2]
-    assert isinstance(bad, BadInput)
+    assert isinstance(bad, RequestError)
     assert bad.status == 400
     assert bad.detail.startswith("line 3: malformed JSON: ")
 
@@ -210,7 +205,7 @@ def test_ndjson_skips_blank_lines_and_counts_lines_for_messages() -> None:
 
     decoded = batch_items(raw, "application/x-ndjson", limit=10)
 
-    assert [type(d).__name__ for d in decoded] == ["dict", "BadInput", "dict"]
+    assert [type(d).__name__ for d in decoded] == ["dict", "BadRequest", "dict"]
     assert decoded[1].detail.startswith("line 5: malformed JSON")
 
 
@@ -220,7 +215,7 @@ def test_batch_over_the_item_limit_is_413() -> None:
         (_json(items), "application/json"),
         (b"\n".join(map(_json, items)), "application/x-ndjson"),
     ):
-        with pytest.raises(BadInput) as info:
+        with pytest.raises(RequestError) as info:
             batch_items(raw, kind, limit=3)
         assert info.value.status == 413
         assert "batch of 4 articles exceeds the limit of 3" in info.value.detail
@@ -232,14 +227,14 @@ def test_batch_at_the_item_limit_is_accepted() -> None:
 
 
 def test_json_object_instead_of_array_is_422() -> None:
-    with pytest.raises(BadInput) as info:
+    with pytest.raises(RequestError) as info:
         batch_items(_json(article_fields()), "application/json", limit=10)
     assert info.value.status == 422
     assert "must be an array" in info.value.detail
 
 
 def test_malformed_json_batch_is_400() -> None:
-    with pytest.raises(BadInput) as info:
+    with pytest.raises(RequestError) as info:
         batch_items(b"[{", "application/json", limit=10)
     assert info.value.status == 400
     assert info.value.detail.startswith("malformed JSON: ")
@@ -247,7 +242,7 @@ def test_malformed_json_batch_is_400() -> None:
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", None])
 def test_batch_with_unsupported_content_type_is_415(content_type: str | None) -> None:
-    with pytest.raises(BadInput) as info:
+    with pytest.raises(RequestError) as info:
         batch_items(b"[]", content_type, limit=10)
     assert info.value.status == 415
     assert "unsupported Content-Type" in info.value.detail

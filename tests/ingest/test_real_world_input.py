@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.ingest.parsing import BadInput, article_from_body, article_from_fields, batch_items, to_raw
+from services.errors import RequestError
+from services.ingest.parsing import article_from_body, article_from_fields, batch_items, to_raw
 from tests.realworld import Case, all_cases, check_error, check_fields
 
 
@@ -22,7 +23,7 @@ def _publish(case: Case) -> list[dict[str, object]]:
 @pytest.mark.parametrize("case", all_cases(), ids=lambda c: c.id)
 def test_each_case_is_published_as_a_reader_sees_it_or_refused_naming_the_field(case: Case) -> None:
     if case.status >= 400:
-        with pytest.raises(BadInput) as info:
+        with pytest.raises(RequestError) as info:
             _publish(case)
         check_error(case, info.value.status, info.value.detail)
         return

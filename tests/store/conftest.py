@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.store.app import create_app
-from services.store.db import create_engine, migrate
+from services.store.db.engine import create_engine, migrate
 from services.store.settings import StoreSettings
 from tests.support import in_process
 

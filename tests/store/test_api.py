@@ -13,7 +13,8 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from services.contracts import DATA_FIELD, STORE_GROUP, EnrichedArticle, dead_stream, enriched_stream
+from services.contracts import STORE_GROUP, EnrichedArticle, dead_stream, enriched_stream
+from services.runtime.codec import DATA_FIELD
 from services.store.app import create_app
 from services.store.settings import StoreSettings
 from tests.factories import enriched_article, enriched_entry, entity

@@ -13,19 +13,16 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from services.contracts import DATA_FIELD, EnrichedArticle, Topic, enriched_stream
+from services.contracts import EnrichedArticle, Topic, enriched_stream
+from services.errors import BadRequest, Unavailable
+from services.runtime.codec import DATA_FIELD
+from services.runtime.ids import ZERO
+from services.runtime.ids import parse as parse_id
 from services.store.app import create_app
-from services.store.errors import QueryError
-from services.store.feed import feed_events
-from services.store.feed_filters import (
-    FeedEvent,
-    FeedFilter,
-    decode_event,
-    matches,
-    parse_entry_id,
-    topic_ancestors,
-)
-from services.store.feed_hub import FELL_BEHIND, Closed, FeedClient, FeedFull, FeedHub
+from services.store.feed.filters import FeedEvent, decode_event, matches, topic_ancestors
+from services.store.feed.hub import FELL_BEHIND, Closed, FeedClient, FeedHub
+from services.store.feed.routes import feed_events
+from services.store.filters import ArticleFilter
 from services.store.settings import StoreSettings
 from tests.factories import BASE_TIME, enriched_article, enriched_entry, entity
 from tests.support import in_process
@@ -56,7 +53,7 @@ SAMPLE = enriched_article(
     entities=[entity("Ada Lovelace"), entity("Geneva", "LOCATION")],
     topics=[topic("medtop:20000590")],
 )
-F = FeedFilter.build
+F = ArticleFilter
 
 
 @pytest.mark.parametrize(
@@ -99,7 +96,7 @@ F = FeedFilter.build
         (F(source="wire", tags=("Budget",), entities=("Nobody",)), False),
     ],
 )
-def test_filter_holds_only_when_every_condition_does(flt: FeedFilter, expected: bool) -> None:
+def test_filter_holds_only_when_every_condition_does(flt: ArticleFilter, expected: bool) -> None:
     assert matches(SAMPLE, flt, parents) is expected
 
 
@@ -131,19 +128,8 @@ def test_time_bounds_fall_back_to_the_received_time() -> None:
     ],
 )
 def test_filters_the_article_list_refuses_are_refused(fields: dict[str, Any], message: str) -> None:
-    with pytest.raises(QueryError, match=message):
+    with pytest.raises(BadRequest, match=message):
         F(**fields)
-
-
-@pytest.mark.parametrize(("text", "key"), [("1-2", (1, 2)), ("17", (17, 0)), (" 5-0 ", (5, 0))])
-def test_entry_ids_parse(text: str, key: tuple[int, int]) -> None:
-    assert parse_entry_id(text) == key
-
-
-@pytest.mark.parametrize("text", ["", "-", "1-", "a-1", "1-2-3", "$", "1-2\r\nX: y"])
-def test_malformed_entry_ids_are_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="not a stream entry id"):
-        parse_entry_id(text)
 
 
 @pytest.mark.parametrize(
@@ -205,8 +191,8 @@ async def hub(redis: Redis, prefix: str) -> AsyncIterator[FeedHub]:
 async def test_each_client_gets_the_new_entries_it_asked_for_in_order(
     hub: FeedHub, redis: Redis, prefix: str
 ) -> None:
-    everything = hub.subscribe(FeedFilter())
-    wire_only = hub.subscribe(FeedFilter(source="wire"))
+    everything = hub.subscribe(ArticleFilter())
+    wire_only = hub.subscribe(ArticleFilter(source="wire"))
     articles = [enriched_article(source=s) for s in ("wire", "other", "wire")]
     ids = await add(redis, prefix, *articles)
 
@@ -220,19 +206,19 @@ async def test_each_client_gets_the_new_entries_it_asked_for_in_order(
 async def test_a_client_starts_at_the_tail(hub: FeedHub, redis: Redis, prefix: str) -> None:
     [before] = await add(redis, prefix, enriched_article())
     await eventually(lambda: _at(hub, before), what="the hub to read the first entry")
-    client = hub.subscribe(FeedFilter())
+    client = hub.subscribe(ArticleFilter())
     [after] = await add(redis, prefix, enriched_article())
     assert [e.entry_id for e in await take(client, 1)] == [after]
 
 
 async def _at(hub: FeedHub, entry_id: str) -> bool:
-    return hub.last == parse_entry_id(entry_id)
+    return hub.last == parse_id(entry_id)
 
 
 async def test_unreadable_entries_are_skipped_and_the_feed_goes_on(
     hub: FeedHub, redis: Redis, prefix: str
 ) -> None:
-    client = hub.subscribe(FeedFilter())
+    client = hub.subscribe(ArticleFilter())
     [first] = await add(redis, prefix, enriched_article())
     await redis.xadd(enriched_stream(prefix), {"junk": "1"})
     await redis.xadd(enriched_stream(prefix), {DATA_FIELD: "[1, 2]"})
@@ -244,17 +230,17 @@ async def test_replay_gives_exactly_the_matching_entries_after_an_id(
     hub: FeedHub, redis: Redis, prefix: str
 ) -> None:
     ids = await add(redis, prefix, *(enriched_article(source="wire" if i % 2 else "x") for i in range(7)))
-    upto = parse_entry_id(ids[5])
-    replayed = [e.entry_id async for e in hub.replay(parse_entry_id(ids[1]), upto, FeedFilter())]
+    upto = parse_id(ids[5])
+    replayed = [e.entry_id async for e in hub.replay(parse_id(ids[1]), upto, ArticleFilter())]
     assert replayed == ids[2:6]
-    wire = [e.entry_id async for e in hub.replay(parse_entry_id(ids[0]), upto, FeedFilter(source="wire"))]
+    wire = [e.entry_id async for e in hub.replay(parse_id(ids[0]), upto, ArticleFilter(source="wire"))]
     assert wire == [ids[1], ids[3], ids[5]]
-    assert [e async for e in hub.replay(upto, upto, FeedFilter())] == []
+    assert [e async for e in hub.replay(upto, upto, ArticleFilter())] == []
 
 
 async def test_a_long_replay_pages_through_the_stream(hub: FeedHub, redis: Redis, prefix: str) -> None:
     ids = await add(redis, prefix, *(enriched_article() for _ in range(450)))
-    replayed = [e.entry_id async for e in hub.replay((0, 0), parse_entry_id(ids[-1]), FeedFilter())]
+    replayed = [e.entry_id async for e in hub.replay(ZERO, parse_id(ids[-1]), ArticleFilter())]
     assert replayed == ids
 
 
@@ -272,9 +258,9 @@ async def test_resume_joins_replay_and_live_tail_without_gap_or_duplicate(redis:
     ids = await add(redis, prefix, *(enriched_article() for _ in range(6)))
     entries = await _read_stream(redis, prefix)
     hub.dispatch(entries[:3])
-    client = hub.subscribe(FeedFilter())  # the live tail starts after ids[2]
+    client = hub.subscribe(ArticleFilter())  # the live tail starts after ids[2]
     hub.dispatch(entries[2:])  # a re-read of ids[2] must not reach the client twice
-    events = feed_events(hub, client, parse_entry_id(ids[0]))
+    events = feed_events(hub, client, parse_id(ids[0]))
     sent = await _drain(events, 6)
     assert sent[0].comment == "connected"
     assert [e.id for e in sent[1:]] == ids[1:]
@@ -291,9 +277,9 @@ async def test_resume_from_beyond_what_the_hub_read_skips_what_was_seen(redis: R
     hub = FeedHub(redis, enriched_stream(prefix))
     ids = await add(redis, prefix, *(enriched_article() for _ in range(5)))
     entries = await _read_stream(redis, prefix)
-    client = hub.subscribe(FeedFilter())
+    client = hub.subscribe(ArticleFilter())
     hub.dispatch(entries)
-    events = feed_events(hub, client, parse_entry_id(ids[3]))
+    events = feed_events(hub, client, parse_id(ids[3]))
     sent = await _drain(events, 2)
     assert [e.id for e in sent[1:]] == [ids[4]]
     await events.aclose()
@@ -302,8 +288,8 @@ async def test_resume_from_beyond_what_the_hub_read_skips_what_was_seen(redis: R
 async def test_a_slow_client_is_dropped_and_the_others_keep_up(
     hub: FeedHub, redis: Redis, prefix: str
 ) -> None:
-    slow = hub.subscribe(FeedFilter())
-    fast = hub.subscribe(FeedFilter())
+    slow = hub.subscribe(ArticleFilter())
+    fast = hub.subscribe(ArticleFilter())
     received: list[str] = []
 
     async def keep_up() -> None:
@@ -327,7 +313,7 @@ async def test_a_slow_client_is_dropped_and_the_others_keep_up(
 
 async def test_a_dropped_client_loses_its_queue_for_the_closing_notice(redis: Redis, prefix: str) -> None:
     hub = FeedHub(redis, enriched_stream(prefix), queue_size=2)
-    client = hub.subscribe(FeedFilter())
+    client = hub.subscribe(ArticleFilter())
     await add(redis, prefix, *(enriched_article() for _ in range(3)))
     hub.dispatch(await _read_stream(redis, prefix))
     assert client.queue.qsize() == 1
@@ -335,12 +321,12 @@ async def test_a_dropped_client_loses_its_queue_for_the_closing_notice(redis: Re
 
 
 async def test_feeds_are_capped_and_a_freed_slot_is_reusable(hub: FeedHub) -> None:
-    clients = [hub.subscribe(FeedFilter()) for _ in range(3)]
-    with pytest.raises(FeedFull):
-        hub.subscribe(FeedFilter())
+    clients = [hub.subscribe(ArticleFilter()) for _ in range(3)]
+    with pytest.raises(Unavailable):
+        hub.subscribe(ArticleFilter())
     hub.unsubscribe(clients[0])
     hub.unsubscribe(clients[0])  # twice is harmless
-    assert hub.subscribe(FeedFilter()) in hub.clients
+    assert hub.subscribe(ArticleFilter()) in hub.clients
 
 
 async def _next_or_end(events: AsyncIterator[Any]) -> Any:
@@ -354,7 +340,7 @@ async def test_stopping_the_hub_ends_every_open_feed(redis: Redis, prefix: str) 
     hub = FeedHub(redis, enriched_stream(prefix), block_ms=50)
     await hub.start()
     try:
-        client = hub.subscribe(FeedFilter())
+        client = hub.subscribe(ArticleFilter())
         events = feed_events(hub, client, hub.last)
         assert (await _drain(events, 1))[0].comment == "connected"
         waiting = asyncio.create_task(_next_or_end(events))
@@ -379,7 +365,7 @@ async def test_past_the_cap_the_feed_answers_503_with_retry_after(
 ) -> None:
     client, app = store
     for _ in range(2):
-        app.state.feed_hub.subscribe(FeedFilter())
+        app.state.store.feed_hub.subscribe(ArticleFilter())
     answer = await client.get("/v1/stream")
     assert answer.status_code == 503
     assert int(answer.headers["retry-after"]) > 0
@@ -402,4 +388,4 @@ async def test_a_bad_resume_point_or_filter_is_400_and_takes_no_slot(
     answer = await client.get("/v1/stream", headers=headers, params=params)
     assert answer.status_code == 400
     assert fragment in answer.json()["detail"]
-    assert app.state.feed_hub.clients == set()
+    assert app.state.store.feed_hub.clients == set()

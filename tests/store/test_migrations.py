@@ -14,8 +14,9 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.contracts import EnrichedArticle
-from services.store import aggregates, db, repository
-from services.store.repository import ArticleQuery
+from services.store.db import aggregates, repository
+from services.store.db import engine as db
+from services.store.db.repository import ArticleQuery
 from services.store.settings import StoreSettings
 from tests.factories import BASE_TIME, enriched_article, entity
 from tests.store.conftest import ENGINES, running_store
@@ -54,7 +55,7 @@ async def table_names(engine: AsyncEngine) -> set[str]:
 async def listed(engine: AsyncEngine, **query: object) -> list[str]:
     async with engine.connect() as conn:
         items, _ = await repository.list_articles(conn, query=ArticleQuery(**query))  # type: ignore[arg-type]
-    return [item["id"] for item in items]
+    return [item.id for item in items]
 
 
 def test_a_fresh_database_migrates_to_head_and_a_second_run_changes_nothing(empty_url: str) -> None:
@@ -228,9 +229,10 @@ async def test_documents_stored_with_a_source_offset_are_served_in_utc_after_upg
     await db.upgrade(engine)
 
     async with engine.connect() as conn:
-        moved = await repository.get_article(conn, article_id=tokyo.id)
-        kept = await repository.get_article(conn, article_id=naive.id)
-    assert moved is not None and kept is not None
+        tokyo_doc = await repository.get_article(conn, article_id=tokyo.id)
+        naive_doc = await repository.get_article(conn, article_id=naive.id)
+    assert tokyo_doc is not None and naive_doc is not None
+    moved, kept = tokyo_doc.model_dump(mode="json"), naive_doc.model_dump(mode="json")
     assert (moved["published_at"], moved["published_offset"]) == ("2024-03-10T01:00:00Z", "+09:00")
     assert moved["received_at"] == "2024-03-10T01:00:05Z"
     assert (kept["published_at"], kept["published_offset"]) == ("2024-03-10T10:00:00Z", None)

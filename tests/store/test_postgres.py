@@ -14,8 +14,9 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.contracts import EnrichedArticle
-from services.store import aggregates, db, repository
-from services.store.repository import ArticleQuery
+from services.store.db import aggregates, repository
+from services.store.db import engine as db
+from services.store.db.repository import ArticleQuery
 from services.store.settings import StoreSettings
 from tests.factories import enriched_article, entity
 from tests.store.conftest import running_store
@@ -35,7 +36,7 @@ def _dsn(url: str) -> str:
 async def search(engine: AsyncEngine, text: str) -> list[str]:
     async with engine.connect() as conn:
         items, _ = await repository.list_articles(conn, query=ArticleQuery(q=text))
-    return [item["id"] for item in items]
+    return [item.id for item in items]
 
 
 async def test_the_search_vector_is_written_by_the_store_and_served_by_a_gin_index(pg: AsyncEngine) -> None:
@@ -60,7 +61,9 @@ async def test_the_search_vector_is_written_by_the_store_and_served_by_a_gin_ind
             ).scalars()
         )
 
-    assert generated.scalar_one() == ""  # a plain column: the store writes its terms (services.store.terms)
+    assert (
+        generated.scalar_one() == ""
+    )  # a plain column: the store writes its terms (services.store.db.terms)
     # Title, summary and body weigh A, B and C; one unused position between fields keeps phrases apart.
     assert {"'glacier':1A", "'ice':4B", "'meltwat':9C"} <= set(weights.split())
     assert "ix_articles_search" in plan
@@ -75,7 +78,7 @@ async def test_a_body_longer_than_the_index_cap_is_stored_and_its_start_searchab
     assert await search(pg, "aardvark") == [article.id]
     assert await search(pg, "zebrafinch") == []  # past the first 16,000 terms: not indexed
     async with pg.connect() as conn:
-        assert (await repository.get_article(conn, article_id=article.id))["body"].endswith("zebrafinch")  # type: ignore[index]
+        assert (await repository.get_article(conn, article_id=article.id)).body.endswith("zebrafinch")  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("first", ["newer", "older"])
@@ -98,7 +101,7 @@ async def test_concurrent_upserts_of_one_article_keep_the_newer_enrichment(
 
     assert await search(pg, "headline") == [older.id]
     async with pg.connect() as conn:
-        assert (await repository.get_article(conn, article_id=older.id))["title"] == "Newer headline"  # type: ignore[index]
+        assert (await repository.get_article(conn, article_id=older.id)).title == "Newer headline"  # type: ignore[union-attr]
 
 
 async def test_concurrent_writers_of_one_counter_take_turns(pg: AsyncEngine) -> None:

@@ -13,10 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.contracts import EnrichedArticle
-from services.store import repository
-from services.store.db import create_engine, init_schema
-from services.store.repository import ArticleQuery, BadCursor
-from services.store.tables import article_entities, article_tags, articles
+from services.errors import BadCursor
+from services.store.db import cursors, repository
+from services.store.db.engine import create_engine, init_schema
+from services.store.db.repository import ArticleQuery
+from services.store.db.tables import article_entities, article_tags, articles
 from tests.factories import BASE_TIME, enriched_article, entity
 
 
@@ -35,7 +36,8 @@ async def upsert(engine: AsyncEngine, *batch: EnrichedArticle) -> list[str]:
 
 async def get(engine: AsyncEngine, article_id: str) -> dict[str, Any] | None:
     async with engine.connect() as conn:
-        return await repository.get_article(conn, article_id=article_id)
+        article = await repository.get_article(conn, article_id=article_id)
+    return article.model_dump(mode="json") if article is not None else None
 
 
 async def page(engine: AsyncEngine, **query: Any) -> tuple[list[str], str | None]:
@@ -44,7 +46,7 @@ async def page(engine: AsyncEngine, **query: Any) -> tuple[list[str], str | None
             query[key] = tuple(query[key])
     async with engine.connect() as conn:
         items, cursor = await repository.list_articles(conn, query=ArticleQuery(**query))
-    return [item["id"] for item in items], cursor
+    return [item.id for item in items], cursor
 
 
 async def all_pages(engine: AsyncEngine, limit: int, **query: Any) -> list[list[str]]:
@@ -359,8 +361,8 @@ async def test_garbage_cursor_is_bad_cursor(engine: AsyncEngine, cursor: str) ->
 def test_cursor_round_trips() -> None:
     when = datetime(2024, 1, 15, 8, 7, 1, 123456, tzinfo=UTC)
 
-    cursor = repository.encode_cursor(when, "abc123")
+    cursor = cursors.encode_cursor(when, "abc123")
 
     assert "=" not in cursor
-    assert repository.decode_cursor(cursor) == (when, "abc123")
-    assert repository.decode_cursor(repository.encode_cursor(when.replace(tzinfo=None), "x"))[0] == when
+    assert cursors.decode_cursor(cursor) == (when, "abc123")
+    assert cursors.decode_cursor(cursors.encode_cursor(when.replace(tzinfo=None), "x"))[0] == when

@@ -13,9 +13,9 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.contracts import ENRICH_GROUP, STORE_GROUP, EnrichedArticle, Topic, enriched_stream, raw_stream
-from services.store import aggregates, repository
-from services.store.errors import BadCursor, BadFilter, BadSearch
-from services.store.repository import ArticleQuery
+from services.errors import BadCursor, BadFilter, BadSearch
+from services.store.db import aggregates, repository
+from services.store.db.repository import ArticleQuery
 from services.store.settings import StoreSettings
 from tests.factories import BASE_TIME, enriched_article, entity
 from tests.store.conftest import running_store
@@ -39,7 +39,7 @@ async def page(engine: AsyncEngine, **query: Any) -> tuple[list[str], str | None
             query[key] = tuple(query[key])
     async with engine.connect() as conn:
         items, cursor = await repository.list_articles(conn, query=ArticleQuery(**query))
-    return [item["id"] for item in items], cursor
+    return [item.id for item in items], cursor
 
 
 async def ids(engine: AsyncEngine, **query: Any) -> list[str]:

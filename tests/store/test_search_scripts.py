@@ -20,11 +20,12 @@ from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.contracts import EnrichedArticle
-from services.store import repository
-from services.store.db import create_engine, migrate
-from services.store.feed_filters import FeedFilter, matches
-from services.store.repository import ArticleQuery
-from services.store.terms import MAX_OCCURRENCES, MAX_POSITIONS
+from services.store.db import repository
+from services.store.db.engine import create_engine, migrate
+from services.store.db.repository import ArticleQuery
+from services.store.db.terms import MAX_OCCURRENCES, MAX_POSITIONS
+from services.store.feed.filters import matches
+from services.store.filters import ArticleFilter
 from tests.factories import enriched_article
 from tests.store.conftest import create_database, database_url, drop_database
 
@@ -63,7 +64,7 @@ async def upsert(engine: AsyncEngine, *batch: EnrichedArticle) -> None:
 async def ids(engine: AsyncEngine, q: str, **query: Any) -> list[str]:
     async with engine.connect() as conn:
         items, _ = await repository.list_articles(conn, query=ArticleQuery(q=q, limit=100, **query))
-    return [item["id"] for item in items]
+    return [item.id for item in items]
 
 
 async def on_both(engines: dict[str, AsyncEngine], q: str, **query: Any) -> list[str]:
@@ -126,7 +127,7 @@ async def test_both_engines_find_what_each_search_of_the_corpus_names(
 
 @pytest.mark.parametrize(("q", "wanted"), CASES)
 def test_the_live_feed_filter_matches_what_the_search_finds(q: str, wanted: list[str]) -> None:
-    flt = FeedFilter.build(q=q)
+    flt = ArticleFilter(q=q)
     assert [a.id for a in corpus_articles() if matches(a, flt)] == [
         a.id for a in corpus_articles() if a.id in wanted
     ]

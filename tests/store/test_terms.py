@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.store import terms
-from services.store.terms import HOLE, MAX_OCCURRENCES, MAX_POSITIONS, MAX_TERM_CHARS, index
+from services.store.db import terms
+from services.store.db.terms import HOLE, MAX_OCCURRENCES, MAX_POSITIONS, MAX_TERM_CHARS, index
 
 PROPERTY = settings(max_examples=300, deadline=None)
 

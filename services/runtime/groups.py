@@ -1,0 +1,104 @@
+"""Consumer groups: create them where nothing is missed, and read how far each trails its stream."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from services.runtime import ids
+from services.runtime.codec import text
+
+
+async def ensure_group(redis: Redis, stream: str, group: str) -> bool:
+    """Create ``group`` at ``0`` with MKSTREAM, so nothing posted before its first start is missed.
+
+    Returns True when the group was created, False when it existed already.
+    """
+    try:
+        await redis.xgroup_create(stream, group, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class GroupState:
+    """One consumer group of a stream, as XINFO GROUPS and XPENDING describe it."""
+
+    name: str
+    consumers: int
+    pending: int  # delivered, not yet acknowledged
+    lag: int  # in the stream, not yet delivered
+    last_delivered: ids.EntryId
+    entries_read: int | None
+    oldest_pending: ids.EntryId | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamState:
+    """A stream's length, the entries ever added to it, and its consumer groups."""
+
+    stream: str
+    length: int
+    entries_added: int
+    first: ids.EntryId | None
+    groups: tuple[GroupState, ...]
+
+    def group(self, name: str) -> GroupState | None:
+        """The group called ``name``, if the stream has one."""
+        return next((g for g in self.groups if g.name == name), None)
+
+
+def _lag(group: dict[str, Any], length: int, added: int) -> int:
+    # Redis counts the lag itself unless entries were deleted in between; then entries added minus
+    # entries read; a group that never read anything has the whole stream ahead of it.
+    if group.get("lag") is not None:
+        return int(group["lag"])
+    if group.get("entries-read") is not None:
+        return max(added - int(group["entries-read"]), 0)
+    return length
+
+
+async def stream_state(redis: Redis, stream: str, *, with_pending: bool = False) -> StreamState | None:
+    """Describe ``stream`` and its groups, or return None when it does not exist.
+
+    ``with_pending`` also reads each group's oldest pending entry (one XPENDING per group).
+    """
+    try:
+        info = await redis.xinfo_stream(stream)
+        raw_groups = await redis.xinfo_groups(stream)
+    except ResponseError as exc:
+        if "no such key" in str(exc).lower():
+            return None
+        raise
+    length, added = int(info["length"]), int(info.get("entries-added") or info["length"])
+    first = info.get("first-entry")
+    groups = []
+    for g in raw_groups:
+        oldest = None
+        if with_pending and int(g["pending"]):
+            summary = await redis.xpending(stream, text(g["name"]))
+            oldest = ids.parse(summary["min"]) if summary.get("min") else None
+        groups.append(
+            GroupState(
+                name=text(g["name"]),
+                consumers=int(g["consumers"]),
+                pending=int(g["pending"]),
+                lag=_lag(g, length, added),
+                last_delivered=ids.parse(g["last-delivered-id"]),
+                entries_read=int(g["entries-read"]) if g.get("entries-read") is not None else None,
+                oldest_pending=oldest,
+            )
+        )
+    return StreamState(
+        stream=stream,
+        length=length,
+        entries_added=added,
+        first=ids.parse(first[0]) if first else None,
+        groups=tuple(groups),
+    )

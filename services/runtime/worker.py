@@ -1,0 +1,160 @@
+"""A consuming stage at run time: read new entries in batches, reclaim idle ones, recover, stop cleanly.
+
+The worker owns its reads (XREADGROUP with a bounded COUNT, so a backlog is never pulled into the
+pending list at once) and hands each batch to the stage runner, which decodes it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from services import metrics
+from services.contracts import Stage, dead_stream
+from services.errors import TransientError, classify
+from services.runtime.codec import text
+from services.runtime.groups import ensure_group
+from services.runtime.reclaim import reclaim_once
+from services.runtime.runner import Item, StageRunner, always_healthy
+from services.settings import ConsumerSettings
+
+log = logging.getLogger(__name__)
+
+
+def consumer_name(configured: str | None = None) -> str:
+    """Name this replica uniquely and stably within its consumer group."""
+    return configured or f"{socket.gethostname()}-{os.getpid()}"
+
+
+class StageWorker:
+    """Run one consuming stage: a task reads new entries in batches, a task reclaims idle ones."""
+
+    def __init__(self, runner: StageRunner[Any], settings: ConsumerSettings) -> None:
+        self.runner = runner
+        self.settings = settings
+        self._tasks: list[asyncio.Task[None]] = []
+        self._lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self._waiting = False  # blocked in XREADGROUP, holding no entry
+
+    @property
+    def redis(self) -> Redis:
+        return self.runner.redis
+
+    async def start(self) -> None:
+        """Create the group if needed, then start reading and reclaiming."""
+        await ensure_group(self.redis, self.runner.stream, self.runner.group)
+        self._stopping.clear()
+        stage = self.runner.stage
+        self._tasks = [
+            asyncio.create_task(self._read_forever(), name=f"read-{stage}"),
+            asyncio.create_task(self._reclaim_forever(), name=f"reclaim-{stage}"),
+        ]
+
+    async def read_once(self) -> int:
+        """Read and handle one batch of new entries; return how many there were."""
+        self._waiting = True
+        try:
+            answer = await self.redis.xreadgroup(
+                self.runner.group,
+                self.runner.consumer,
+                {self.runner.stream: ">"},
+                count=self.settings.batch_size,
+                block=self.settings.poll_ms,
+            )
+        finally:
+            self._waiting = False
+        streams = cast(list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]], answer or [])
+        entries = [(text(entry_id), fields) for _, rows in streams for entry_id, fields in rows]
+        if entries:
+            await self.runner.handle(entries)
+        return len(entries)
+
+    async def _read_forever(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.read_once()
+            except Exception as exc:
+                await self._survive(exc, "reading")
+
+    async def _reclaim_forever(self) -> None:
+        idle = self.settings.claim_idle_ms
+        pause = min(max(idle / 4000, 0.05), 2.0)
+        while not self._stopping.is_set():
+            try:
+                while not self._stopping.is_set() and await reclaim_once(
+                    self.runner, idle, self.settings.batch_size
+                ):
+                    pass
+            except Exception as exc:
+                await self._survive(exc, "reclaiming")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), pause)
+
+    async def _survive(self, exc: Exception, doing: str) -> None:
+        """Recover from what stopped a read or a reclaim: a lost group, a dependency down, a bug."""
+        try:
+            if isinstance(exc, ResponseError) and "NOGROUP" in str(exc):
+                await self.recover_group()
+                return
+            if isinstance(classify(exc), TransientError):
+                log.warning("%s in %s waits for a dependency: %s", doing, self.runner.stage, exc)
+            else:
+                log.exception("%s failed in %s", doing, self.runner.stage)
+        except Exception:
+            log.exception("recovering the %s consumer group failed; retrying", self.runner.stage)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), self.runner.transient_pause_s)
+
+    async def recover_group(self) -> None:
+        """Recreate a consumer group that Redis lost (restarted without persistence)."""
+        async with self._lock:
+            if await ensure_group(self.redis, self.runner.stream, self.runner.group):
+                metrics.GROUP_RECREATED.labels(stage=self.runner.stage).inc()
+                log.error(
+                    "consumer group %s on %s was lost (Redis restarted without persistence?); recreated it",
+                    self.runner.group,
+                    self.runner.stream,
+                )
+
+    async def stop(self) -> None:
+        """Stop reading; a batch in hand is finished and acknowledged, a blocked read is abandoned."""
+        self._stopping.set()
+        if self._tasks and self._waiting:
+            self._tasks[0].cancel()  # the reader: nothing in hand, no need to wait out its block
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+
+def stage_worker(
+    settings: ConsumerSettings,
+    stage: Stage,
+    *,
+    redis: Redis,
+    process: Callable[[Sequence[Item[Any]]], Awaitable[None]],
+    healthy: Callable[[], Awaitable[bool]] = always_healthy,
+) -> StageWorker:
+    """Wire a stage to its input stream, its consumer group and the shared dead-letter stream."""
+    runner = StageRunner(
+        redis=redis,
+        stream=stage.reads(settings.stream_prefix),
+        group=stage.group,
+        consumer=consumer_name(settings.consumer_name),
+        dead_stream=dead_stream(settings.stream_prefix),
+        stage=stage.name,
+        model=stage.model,
+        process=process,
+        max_deliveries=settings.max_deliveries,
+        healthy=healthy,
+    )
+    return StageWorker(runner, settings)

@@ -1,0 +1,128 @@
+"""Operational figures: what the store holds and how far its consumer groups trail their streams."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from services.contracts import STAGES
+from services.runtime.groups import stream_state
+from services.store.api.deps import Connection, State
+from services.store.db import aggregates
+
+router = APIRouter(tags=["operations"])
+
+
+class LanguageCount(BaseModel):
+    """Articles in one language (null: not detected)."""
+
+    language: str | None
+    articles: int
+
+
+class SourceCount(BaseModel):
+    """Articles from one source (null: no source given)."""
+
+    source: str | None
+    articles: int
+
+
+class ArticleTotals(BaseModel):
+    """How many articles the store holds."""
+
+    total: int
+    newest_article_at: datetime | None = Field(description="newest published (else received) time")
+    by_language: list[LanguageCount]
+    by_source: list[SourceCount] = Field(description="the ten biggest sources")
+
+
+class GroupLag(BaseModel):
+    """One consumer group of one stream."""
+
+    stream: str
+    group: str
+    length: int | None = Field(description="entries in the stream now")
+    lag: int | None = Field(description="entries not yet delivered to the group (null: unknown)")
+    pending: int | None = Field(description="entries delivered but not yet acknowledged")
+    consumers: int | None
+    error: str | None = Field(description="why figures are missing, e.g. no such stream")
+
+
+class Stats(BaseModel):
+    """Article counts and pipeline backlog."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "articles": {
+                        "total": 2225,
+                        "newest_article_at": "2024-01-15T08:07:00Z",
+                        "by_language": [{"language": "en", "articles": 2225}],
+                        "by_source": [{"source": "bbc", "articles": 2225}],
+                    },
+                    "streams": [
+                        {
+                            "stream": "news:raw",
+                            "group": "enrich",
+                            "length": 2300,
+                            "lag": 12,
+                            "pending": 64,
+                            "consumers": 2,
+                            "error": None,
+                        },
+                        {
+                            "stream": "news:enriched",
+                            "group": "store",
+                            "length": 2225,
+                            "lag": 0,
+                            "pending": 0,
+                            "consumers": 1,
+                            "error": None,
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
+    articles: ArticleTotals
+    streams: list[GroupLag]
+
+
+@router.get("/stats", response_model=Stats)
+async def stats(store: State, conn: Connection) -> Any:
+    """Count stored articles and report each consumer group's lag and pending entries."""
+    totals = await aggregates.article_totals(conn)
+    prefix = store.settings.stream_prefix
+    streams = [await _group_lag(store.redis, stage.reads(prefix), stage.group) for stage in STAGES.values()]
+    return {"articles": totals, "streams": streams}
+
+
+async def _group_lag(redis: Redis, stream: str, group: str) -> GroupLag:
+    empty = {"length": None, "lag": None, "pending": None, "consumers": None}
+    try:
+        state = await stream_state(redis, stream)
+    except (RedisError, OSError) as exc:
+        return GroupLag(stream=stream, group=group, **empty, error=f"Redis unreachable: {type(exc).__name__}")
+    if state is None:
+        return GroupLag(stream=stream, group=group, **empty, error="no such stream")
+    found = state.group(group)
+    if found is None:
+        return GroupLag(
+            stream=stream, group=group, **{**empty, "length": state.length}, error="no such consumer group"
+        )
+    return GroupLag(
+        stream=stream,
+        group=group,
+        length=state.length,
+        lag=found.lag,
+        pending=found.pending,
+        consumers=found.consumers,
+        error=None,
+    )

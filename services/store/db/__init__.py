@@ -1,0 +1,1 @@
+"""The store's database: one code path over SQLite and PostgreSQL, schema, writes, queries, search."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the store's schema; ``services.store.db.engine.migrate`` runs them."""

@@ -1,1 +1,0 @@
-"""Alembic migrations of the store's schema; ``services.store.db.migrate`` runs them."""
