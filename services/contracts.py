@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -65,13 +65,21 @@ def _not_blank(value: str) -> str:
     return value
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    # Naive times are taken as UTC so every stored time compares with every other; an offset given
-    # is kept until the article is accepted (RawArticle records it, then converts).
-    if value is None:
-        return None
-    to_utc(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+def _in_range(value: datetime | None) -> datetime | None:
+    # The time stays as posted until the article is accepted: RawArticle records the offset given
+    # (none for a naive time, which is UTC) and converts, so every stored time compares with every other.
+    if value is not None:
+        to_utc(value)
+    return value
+
+
+def iso_8601(value: Any) -> Any:
+    """Refuse a number where a time is expected: pydantic would read "1700000000" as Unix time."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()
+    ):
+        raise ValueError("expected an ISO 8601 time such as 2024-01-15T08:07:00Z")
+    return value
 
 
 def _clean_tags(tags: list[str]) -> list[str]:
@@ -99,7 +107,7 @@ MAX_TAGS = 100
 
 NonBlank = Annotated[str, AfterValidator(_not_blank)]
 _NOT_BLANK: dict[str, Any] = {"minLength": 1, "pattern": r"\S"}
-AwareTime = Annotated[datetime | None, AfterValidator(_aware)]
+PostedTime = Annotated[datetime | None, BeforeValidator(iso_8601), AfterValidator(_in_range)]
 UtcTime = Annotated[datetime, AfterValidator(to_utc)]
 Tag = Annotated[str, Field(max_length=MAX_TAG)]
 Tags = Annotated[list[Tag], AfterValidator(_clean_tags)]
@@ -120,7 +128,7 @@ class ArticleIn(BaseModel):
         json_schema_extra=_NOT_BLANK, examples=["On January 16, Moscow will host a meeting."]
     )
     url: str | None = Field(default=None, max_length=MAX_URL, examples=["https://example.com/news/1"])
-    published_at: AwareTime = Field(
+    published_at: PostedTime = Field(
         default=None,
         examples=["2024-01-15T08:07:00+09:00"],
         description="ISO 8601; naive times are UTC; stored and served in UTC (the offset given is kept"
@@ -130,7 +138,13 @@ class ArticleIn(BaseModel):
     section: str | None = Field(default=None, max_length=MAX_SECTION)
     source: str | None = Field(default=None, max_length=MAX_SOURCE, examples=["bnn"])
     tags: Tags = Field(default_factory=list, max_length=MAX_TAGS)
-    language: str | None = Field(default=None, max_length=16, examples=["en"])
+    language: str | None = Field(
+        default=None,
+        max_length=16,
+        pattern=r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$",
+        examples=["en", "pt-BR"],
+        description="ISO 639-1 (or 639-3) code, optionally with a region: en, pt-BR",
+    )
 
 
 class RawArticle(ArticleIn):
@@ -147,9 +161,9 @@ class RawArticle(ArticleIn):
     @model_validator(mode="after")
     def _published_in_utc(self) -> RawArticle:
         if self.published_at is not None:
-            if self.published_offset is None and self.published_at.utcoffset():
-                self.published_offset = utc_offset(self.published_at)
-            self.published_at = self.published_at.astimezone(UTC)
+            if self.published_offset is None:
+                self.published_offset = utc_offset(self.published_at)  # None for a naive time
+            self.published_at = to_utc(self.published_at)
         return self
 
 

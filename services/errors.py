@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -147,12 +148,14 @@ _TRANSIENT = (
 
 
 def classify(exc: BaseException) -> BaseException:
-    """Map a library's error into the tree: connection and timeout errors become TransientError.
-
-    Errors already in the tree, and those of an entry's own processing, are returned unchanged.
+    """Map a library's error into the tree: connection and timeout errors become TransientError; a
+    pydantic ValidationError (a stage built what the contract refuses: no retry can change that)
+    becomes PoisonMessage. Errors already in the tree, and any other, are returned unchanged.
     """
     if isinstance(exc, WirestreamError):
         return exc
+    if isinstance(exc, ValidationError):
+        return PoisonMessage(f"{type(exc).__name__}: {exc}")
     if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or isinstance(exc, _TRANSIENT):
         return TransientError(f"{type(exc).__name__}: {exc}")
     # asyncpg's connection errors are not OSError subclasses; match them by module and name.

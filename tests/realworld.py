@@ -53,6 +53,8 @@ class Case:
             text, kind = post["text"], "text/plain"
         elif "raw_json" in post:
             text = post["raw_json"]
+        elif "raw_ndjson" in post:
+            text, path, kind = post["raw_ndjson"], "/v1/articles/batch", "application/x-ndjson"
         else:
             text = json.dumps(_grown(dict(post["json"]), post.get("grow")), ensure_ascii=False)
         content = text.encode(post.get("encoding", "utf-8"))

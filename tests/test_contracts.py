@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from services.contracts import (
     ArticleIn,
+    RawArticle,
     dead_stream,
     enriched_stream,
     raw_stream,
@@ -53,10 +54,26 @@ def test_article_in_strips_whitespace() -> None:
     )
 
 
-def test_article_in_takes_naive_published_at_as_utc() -> None:
-    article = ArticleIn.model_validate({"title": "t", "body": "b", "published_at": "2024-01-15T08:07:00"})
+def test_a_naive_published_at_is_accepted_as_utc_without_an_offset() -> None:
+    posted = ArticleIn.model_validate({"title": "t", "body": "b", "published_at": "2024-01-15T08:07:00"})
+    article = RawArticle(**posted.model_dump(), id="x", received_at=datetime.now(UTC))
     assert article.published_at == datetime(2024, 1, 15, 8, 7, tzinfo=UTC)
     assert article.published_at.utcoffset() == timedelta(0)
+    assert article.published_offset is None
+
+
+@pytest.mark.parametrize(
+    ("posted", "offset"),
+    [
+        ("2024-01-15T08:07:00Z", "+00:00"),
+        ("2024-01-15T08:07:00-00:00", "+00:00"),
+        ("2024-01-15T13:52:00+05:45", "+05:45"),
+    ],
+)
+def test_an_offset_given_is_kept_even_when_it_is_zero(posted: str, offset: str) -> None:
+    article = RawArticle(title="t", body="b", id="x", received_at=datetime.now(UTC), published_at=posted)
+    assert article.published_offset == offset
+    assert article.published_at == datetime(2024, 1, 15, 8, 7, tzinfo=UTC)
 
 
 def test_article_in_keeps_an_explicit_offset() -> None:

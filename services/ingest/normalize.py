@@ -40,7 +40,7 @@ from lxml.html import defs
 
 # inscriptis' strict profile, plus the HTML5 blocks it lacks; hidden elements render nothing.
 _BLOCKS = ("section", "details", "summary", "dl", "dt", "dd", "fieldset", "form", "center", "menu")
-_HIDDEN = ("noscript", "template", "svg", "button", "select")
+_HIDDEN = ("noscript", "template", "svg", "button", "select", "rt", "rp")  # rt, rp: ruby readings
 _CSS = {
     **CSS_PROFILES["strict"],
     **{tag: CSS_PROFILES["strict"]["div"] for tag in _BLOCKS},
@@ -67,6 +67,7 @@ _JOINERS = frozenset("\u200c\u200d")
 # Format characters that are visible signs, not invisible controls (Arabic number signs and the like).
 _VISIBLE_FORMAT = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2")
 _SPACES = re.compile(r"[^\S\n]+")
+_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -76,7 +77,6 @@ class _MarkupSniffer(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=False)
         self.tags: set[str] = set()
-        self.references = False
         self.structure = False  # comments, CDATA, declarations
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -87,13 +87,6 @@ class _MarkupSniffer(HTMLParser):
         if tag in _ELEMENTS:
             self.tags.add(tag)
 
-    def handle_entityref(self, name: str) -> None:
-        # "AT&T said" reads "&T" as a reference: only a name HTML defines counts.
-        self.references = self.references or html.unescape(f"&{name};") != f"&{name};"
-
-    def handle_charref(self, name: str) -> None:
-        self.references = True
-
     def handle_comment(self, data: str) -> None:
         self.structure = True
 
@@ -103,16 +96,30 @@ class _MarkupSniffer(HTMLParser):
 
 def _sniff(text: str) -> _MarkupSniffer:
     sniffer = _MarkupSniffer()
-    if "<" in text or "&" in text:
+    if "<" in text:
         sniffer.feed(text)
         sniffer.close()
     return sniffer
 
 
+def _decode_reference(match: re.Match[str]) -> str:
+    decoded = html.unescape(match.group())
+    return match.group() if decoded == match.group() else decoded  # "&T;" is no reference HTML knows
+
+
+def decode_references(text: str) -> str:
+    """Decode the character references that end in ``;`` (``&eacute;``, ``&#8217;``), and no others.
+
+    Outside markup, ``&copy=1`` in a URL or ``R&D`` are text: HTML's legacy references without ``;``
+    are left as they are.
+    """
+    return _REFERENCE.sub(_decode_reference, text) if "&" in text else text
+
+
 def looks_like_markup(text: str) -> bool:
-    """Whether ``text`` holds an HTML element, comment, CDATA section or character reference."""
+    """Whether ``text`` holds an HTML element, comment, CDATA section or a character reference."""
     sniffer = _sniff(text)
-    return bool(sniffer.tags) or sniffer.references or sniffer.structure
+    return bool(sniffer.tags) or sniffer.structure or decode_references(text) != text
 
 
 def _unwrap_cdata(text: str) -> str:
@@ -125,17 +132,23 @@ def render_markup(text: str) -> str:
 
     Text with references but no element keeps its line breaks (only the references are decoded);
     so does markup without a block element, as a CMS stores paragraphs as blank lines between them.
+    Markup is rendered once: what it escaped on purpose (``&lt;script&gt;`` in a story about HTML)
+    stays text. Text that is a whole escaped document (``&lt;p&gt;...&lt;/p&gt;``, a feed escaping
+    twice) is decoded, then rendered.
     """
     for _ in range(_MAX_RENDERS):
         sniffer = _sniff(text)
         if sniffer.tags or sniffer.structure:
             if not sniffer.tags & _BREAKING:
                 text = text.replace("\n", "<br>")
-            text = get_text(_unwrap_cdata(text), _RENDER)
-        elif sniffer.references:
-            text = html.unescape(text)
-        else:
-            break
+            return str(get_text(_unwrap_cdata(text), _RENDER))
+        decoded = decode_references(text)
+        if decoded == text:
+            return text
+        escaped = _sniff(decoded)
+        if not (escaped.tags & _BREAKING or escaped.structure):
+            return decoded  # "Why the &lt;blink&gt; tag died" is a headline, not a document
+        text = decoded
     return text
 
 
@@ -153,7 +166,33 @@ def _storable(text: str) -> str:
 def _repaired(text: str) -> str:
     if text.isascii() and "\x1b" not in text:  # no mojibake, no terminal escape: only controls to drop
         return _no_controls(text.replace("\r\n", "\n").replace("\r", "\n"))
-    return _no_controls(ftfy.fix_text(text, _FTFY))
+    return _no_controls(_utf8_read_as_cp1252(ftfy.fix_text(text, _FTFY)))
+
+
+# UTF-8 read as Windows-1252: a lead byte (0xC2-0xF4) shown as "Â".."ô", then a continuation byte.
+_CONTINUATION = bytes(range(0x80, 0xC0)).decode("cp1252", errors="ignore") + "".join(
+    map(chr, range(0x80, 0xA0))
+)
+_MOJIBAKE = re.compile("[\u00c2-\u00f4][" + re.escape(_CONTINUATION) + "]")
+_WORD = re.compile(r"\S+")
+
+
+def _utf8_read_as_cp1252(text: str) -> str:
+    # ftfy leaves sequences that also read as plausible Latin ("ErdoÄŸan" for "Erdoğan"); a word that
+    # is valid UTF-8 once written back in Windows-1252 was that UTF-8.
+    if not _MOJIBAKE.search(text):
+        return text
+    return _WORD.sub(_redecoded, text)
+
+
+def _redecoded(match: re.Match[str]) -> str:
+    word = match.group()
+    if not _MOJIBAKE.search(word):
+        return word
+    try:
+        return word.encode("cp1252").decode("utf-8")
+    except UnicodeError:
+        return word
 
 
 def _no_controls(text: str) -> str:
@@ -195,22 +234,21 @@ def clean_characters(text: str) -> str:
 def clean_text(text: str, *, multiline: bool) -> str:
     """Return the plain, visible, NFC text a reader sees; see the module docstring for the steps.
 
-    Cleaning its own output changes nothing, so a re-posted article keeps its id.
+    Markup is rendered once; the character steps run until they change nothing, so a re-posted
+    article whose text holds no markup keeps its id.
     """
+    text = render_markup(_repaired(_storable(text)))
     for _ in range(_MAX_RENDERS):  # a step can reveal work for an earlier one (mojibake after a space)
-        cleaned = _clean_once(text, multiline)
+        cleaned = _characters_and_spaces(text, multiline)
         if cleaned == text:
             break
         text = cleaned
     return text
 
 
-def _clean_once(text: str, multiline: bool) -> str:
-    text = _repaired(_storable(text))
-    rendered = render_markup(text)
-    if rendered != text:  # references may spell mojibake or controls too: "Fran&Atilde;&sect;ois"
-        rendered = _repaired(rendered)
-    text = _SPACES.sub(" ", _visible(rendered))
+def _characters_and_spaces(text: str, multiline: bool) -> str:
+    # References may have spelled mojibake or controls: "Fran&Atilde;&sect;ois".
+    text = _SPACES.sub(" ", _visible(_repaired(_storable(text))))
     if not multiline:
         return " ".join(text.split())
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]

@@ -29,6 +29,35 @@ def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
+# Labels senders use for a wider encoding than Python's codec of that name: the mappings of the WHATWG
+# Encoding Standard (https://encoding.spec.whatwg.org/#names-and-labels), which browsers follow.
+_WIDER = {
+    **dict.fromkeys(("iso-8859-1", "iso8859-1", "latin1", "l1", "us-ascii", "ascii", "cp819"), "cp1252"),
+    **dict.fromkeys(("shift_jis", "shift-jis", "sjis", "windows-31j", "ms_kanji", "x-sjis"), "cp932"),
+    **dict.fromkeys(("gb2312", "gbk", "x-gbk", "chinese", "csgb2312", "gb_2312-80"), "gb18030"),
+    **dict.fromkeys(("euc-kr", "ks_c_5601-1987", "windows-949", "cseuckr", "korean"), "cp949"),
+    **dict.fromkeys(("big5", "big5-hkscs", "cn-big5", "x-x-big5", "csbig5"), "big5hkscs"),
+}
+
+
+def _c1_fallback(exc: UnicodeError) -> tuple[str, int]:
+    # WHATWG's windows-1252 reads the five bytes Windows leaves undefined as the C1 controls of the
+    # same value (cleaning drops them later); Python's codec refuses them.
+    assert isinstance(exc, UnicodeDecodeError)
+    return chr(exc.object[exc.start]), exc.start + 1
+
+
+codecs.register_error("wirestream-c1", _c1_fallback)
+
+
+def codec_for(label: str) -> str:
+    """Python's codec for a charset label; raise UnsupportedMediaType for a label nobody defines."""
+    try:
+        return codecs.lookup(_WIDER.get(label, label)).name
+    except LookupError as exc:
+        raise UnsupportedMediaType(f"unknown charset {label!r} in Content-Type") from exc
+
+
 def charset(content_type: str | None) -> str | None:
     """Return the ``charset`` parameter of a Content-Type header, lower-case, or None."""
     for param in (content_type or "").split(";")[1:]:
@@ -60,12 +89,11 @@ def decode_body(raw: bytes, content_type: str | None, *, what: str = "body") -> 
     kind = media_type(content_type) or "text/plain"
     declared = charset(content_type)
     if declared is not None:
+        codec = codec_for(declared)
         try:
-            codec = codecs.lookup(declared).name
-        except LookupError as exc:
-            raise UnsupportedMediaType(f"unknown charset {declared!r} in Content-Type") from exc
-        try:
-            return raw.decode(codec).removeprefix("\ufeff")
+            return raw.decode(codec, "wirestream-c1" if codec == "cp1252" else "strict").removeprefix(
+                "\ufeff"
+            )
         except UnicodeDecodeError as exc:
             raise BadRequest(f"{what} is not valid {declared}: {exc.reason} at byte {exc.start}") from exc
     encoding = next((enc for bom, enc in _BOMS if raw.startswith(bom)), "utf-8")
@@ -180,6 +208,7 @@ def batch_items(raw: bytes, content_type: str | None, limit: int) -> list[Any]:
 def _ndjson(text: str) -> Iterator[Any]:
     # Lines end at "\n" alone: other line separators may sit inside JSON strings.
     for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removeprefix("\ufeff")  # files joined together each keep their byte order mark
         if not line.strip():
             continue
         try:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from services.contracts import RawArticle
 from services.errors import RequestError
 from services.ingest.normalize import clean_text, clean_url, looks_like_markup
-from services.ingest.parsing import decode_body
+from services.ingest.parsing import codec_for, decode_body
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -146,18 +146,41 @@ def test_urls_lose_only_what_cannot_be_in_a_url(path: str) -> None:
     assert not any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in url)
 
 
-charsets = st.sampled_from(["windows-1252", "iso-8859-1", "shift_jis", "utf-16", "koi8-r", "gb18030"])
+# Labels as senders write them; each names the encoding the WHATWG Encoding Standard gives it.
+charsets = st.sampled_from(
+    ["windows-1252", "ISO-8859-1", "Shift_JIS", "windows-31j", "gb2312", "EUC-KR", "Big5", "utf-16", "koi8-r"]
+)
 
 
 @PROPERTY
 @given(charsets, st.text(min_size=1, max_size=60))
 def test_a_declared_charset_is_honoured(charset: str, text: str) -> None:
+    codec = codec_for(charset.lower())
     try:
-        raw = text.encode(charset)
+        raw = text.encode(codec)
     except UnicodeEncodeError:
         assume(False)
-    assume(raw.decode(charset) == text)  # Shift_JIS writes "¥" as the byte it reads back as "\\"
+    assume(raw.decode(codec) == text)  # CP932 writes "¥" as the byte it reads back as "\\"
     assert decode_body(raw, f"text/plain; charset={charset}") == text.removeprefix("\ufeff")
+
+
+def test_latin_1_is_read_as_windows_1252_as_browsers_do() -> None:
+    # Senders label Windows text "ISO-8859-1"; the five bytes Windows leaves undefined stay readable.
+    assert decode_body(b"\x93Quoted\x94 \x80 5 \x81", "text/plain; charset=ISO-8859-1") == "“Quoted” € 5 \x81"
+
+
+@pytest.mark.parametrize(
+    ("label", "text"),
+    [
+        ("Shift_JIS", "㈱髙島屋 売上高①位 ～"),
+        ("gb2312", "朱镕基在北京"),
+        ("euc-kr", "똠방각하"),
+        ("big5", "臺北市"),
+    ],
+)
+def test_narrow_labels_read_the_wider_encodings_senders_use(label: str, text: str) -> None:
+    raw = text.encode(codec_for(label.lower()))
+    assert decode_body(raw, f"text/plain; charset={label}") == text
 
 
 @PROPERTY
@@ -182,10 +205,29 @@ def test_times_are_published_in_utc_with_the_source_offset_kept(when: datetime) 
     assert article.published_at is not None and article.published_at.tzinfo is UTC
     assert dumped["published_at"].endswith("Z") and dumped["received_at"].endswith("Z")
     offset = when.utcoffset()
-    assert offset is not None
-    if offset:
-        sign, rest = dumped["published_offset"][0], dumped["published_offset"][1:]
-        hours, minutes = map(int, rest.split(":"))
-        assert (-1 if sign == "-" else 1) * timedelta(hours=hours, minutes=minutes) == offset
-    else:
-        assert dumped["published_offset"] is None
+    assert offset is not None  # given, even when it is +00:00: only a naive time has no offset
+    sign, rest = dumped["published_offset"][0], dumped["published_offset"][1:]
+    hours, minutes = map(int, rest.split(":"))
+    assert (-1 if sign == "-" else 1) * timedelta(hours=hours, minutes=minutes) == offset
+
+
+@PROPERTY
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)))
+def test_a_naive_time_is_utc_without_an_offset(when: datetime) -> None:
+    article = RawArticle(title="t", body="b", id="x", received_at=datetime.now(UTC), published_at=when)
+    assert article.published_at == when.replace(tzinfo=UTC)
+    assert article.published_offset is None
+
+
+@pytest.mark.parametrize("value", [1700000000, 1700000000.5, "1700000000", "-62135596800", "0.0"])
+def test_a_number_is_not_a_time(value: object) -> None:
+    with pytest.raises(ValueError, match="ISO 8601"):
+        RawArticle.model_validate(
+            {
+                "title": "t",
+                "body": "b",
+                "id": "x",
+                "received_at": "2024-01-01T00:00:00Z",
+                "published_at": value,
+            }
+        )

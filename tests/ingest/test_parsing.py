@@ -50,7 +50,11 @@ def test_json_body_becomes_an_article(content_type: str) -> None:
     assert article.body == fields["body"]
     assert article.author == "Jo"
     assert article.tags == ["A", "B"]
-    assert article.published_at == datetime(2024, 1, 15, 8, 7, tzinfo=UTC)
+    accepted = to_raw(article)  # a naive time is UTC, and no offset was given
+    assert (accepted.published_at, accepted.published_offset) == (
+        datetime(2024, 1, 15, 8, 7, tzinfo=UTC),
+        None,
+    )
 
 
 def test_plain_text_seed_layout_becomes_an_article() -> None:

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BeforeValidator
 
-from services.contracts import EntityType
+from services.contracts import EntityType, iso_8601
 from services.store.api.deps import State
 from services.store.filters import ArticleFilter
 
-
-def _iso_8601(value: Any) -> Any:
-    # pydantic would read "0.0" or "1700000000" as Unix seconds; the API documents ISO 8601 alone.
-    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
-        raise ValueError("expected an ISO 8601 time such as 2024-01-01T00:00:00Z")
-    return value
-
-
-Time = Annotated[datetime, BeforeValidator(_iso_8601)]
+Time = Annotated[datetime, BeforeValidator(iso_8601)]
 
 
 def article_filter(
