@@ -1,7 +1,10 @@
-"""IPTC Media Topics as a parent map: which broader topics a topic code rolls up into.
+"""IPTC Media Topics, the news industry's taxonomy: one shipped table for every part that needs it.
 
-The map ships as ``services/data/iptc_medtop.tsv`` (qcode, parent qcode, label). Rebuild it from the IPTC
-CSV release with ``python -m services.taxonomy path/to/medtop_en-US.csv``.
+The store rolls topics up into their broader topics (``Taxonomy.roll_up``, retired concepts included,
+so old articles still roll up); enrichment scores articles against the concepts in force, from their
+labels and definitions (``Taxonomy.in_force``). The table ships as ``services/data/iptc_mediatopics.tsv``
+(qcode, level, parent qcode, label, retired, definition; see data/IPTC-ATTRIBUTION.md). Rebuild it from
+the IPTC CSV release with ``python -m services.taxonomy path/to/medtop_en-US.csv``.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-TABLE = Path(__file__).resolve().parent / "data" / "iptc_medtop.tsv"
+TABLE = Path(__file__).resolve().parent / "data" / "iptc_mediatopics.tsv"
 TOPIC_CODE = re.compile(r"^medtop:\d{8}$")
-_HEADER = "# IPTC Media Topics 2023-03-31, (c) IPTC, CC BY 4.0; trimmed, see IPTC-ATTRIBUTION.md"
+_HEADER = "# IPTC Media Topics 2023-03-31, (c) IPTC, CC BY 4.0; flattened, see IPTC-ATTRIBUTION.md"
 # The 2023-03-31 release has one concept in force without an English label; later releases name it.
 _MISSING_LABELS = {"medtop:20000304": "media and entertainment industry"}
 
@@ -28,11 +31,14 @@ def is_topic_code(code: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class TopicNode:
-    """One concept: its code, the code of its broader concept (None at the top) and its label."""
+    """One concept: its code, the code of its broader concept (None at the top), label and definition."""
 
     code: str
     parent: str | None
     label: str
+    level: int = 1
+    definition: str = ""
+    retired: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,10 @@ class Taxonomy:
 
     def __len__(self) -> int:
         return len(self.nodes)
+
+    def in_force(self) -> list[TopicNode]:
+        """The concepts not retired, in the table's order."""
+        return [node for node in self.nodes.values() if not node.retired]
 
     def label(self, code: str) -> str | None:
         """Return the English label of a known code."""
@@ -94,13 +104,13 @@ class Taxonomy:
 
 
 def read_table(path: Path) -> Taxonomy:
-    """Read a trimmed table written by ``build_table``."""
+    """Read a table written by ``build_table``."""
     nodes: dict[str, TopicNode] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        code, parent, label = line.split("\t")
-        nodes[code] = TopicNode(code, parent or None, label)
+        code, level, parent, label, retired, definition = line.split("\t")
+        nodes[code] = TopicNode(code, parent or None, label, int(level), definition, bool(retired))
     return Taxonomy(nodes)
 
 
@@ -111,14 +121,19 @@ def taxonomy() -> Taxonomy:
 
 
 def build_table(source: Path) -> str:
-    """Trim the IPTC CSV release to ``qcode<TAB>parent<TAB>label`` lines, retired concepts included."""
-    # Retired concepts stay so that articles filed under them still roll up into their broader topics.
+    """Flatten the IPTC CSV release to tab-separated ``qcode level parent label retired definition``.
+
+    Retired concepts stay (``retired`` is "retired", else empty) so that articles filed under them
+    still roll up into their broader topics.
+    """
     with source.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     lines = [_HEADER]
     for row in rows:
         label = row["label"] or _MISSING_LABELS.get(row["qcode"], "")
-        lines.append("\t".join(" ".join(cell.split()) for cell in (row["qcode"], row["parent_qcode"], label)))
+        retired = "retired" if row["retired"].strip() else ""
+        cells = (row["qcode"], row["level"], row["parent_qcode"], label, retired, row["definition"])
+        lines.append("\t".join(" ".join(cell.split()) for cell in cells))
     return "\n".join(lines) + "\n"
 
 

@@ -83,3 +83,15 @@ def test_a_cycle_in_a_damaged_table_ends() -> None:
 )
 def test_topic_code_shape(code: str, valid: bool) -> None:
     assert is_topic_code(code) is valid
+
+
+def test_enrichment_scores_against_the_same_table_the_store_rolls_up_with() -> None:
+    from services.enrich.topics import load_taxonomy
+
+    concepts = load_taxonomy()
+    in_force = {node.code: node for node in taxonomy().in_force()}
+    assert set(concepts) == set(in_force)
+    assert all(
+        c.label == in_force[c.code].label and c.level == in_force[c.code].level for c in concepts.values()
+    )
+    assert len(in_force) < len(taxonomy())  # retired concepts still roll up in the store

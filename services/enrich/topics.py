@@ -25,9 +25,9 @@ from pathlib import Path
 
 from services.contracts import Entity, Topic
 from services.enrich.textutil import terms as _base_terms
+from services.taxonomy import taxonomy as iptc
 
 _DIR = Path(__file__).with_name("data")
-_DATA = _DIR / "iptc_mediatopics.tsv"
 _CUES = _DIR / "topic_cues.tsv"
 _ENTITY_CUES = _DIR / "topic_entity_cues.tsv"
 TAXONOMY_ID = "iptc-mediatopics-2023-03-31"
@@ -134,11 +134,9 @@ def _rows(path: Path) -> Iterable[list[str]]:
             yield line.split("\t")
 
 
-def load_taxonomy(path: Path = _DATA) -> dict[str, Concept]:
-    """Read the shipped IPTC file (concepts in force only) with the newsroom cue words."""
-    out: dict[str, Concept] = {}
-    for code, level, parent, label, definition in _rows(path):
-        out[code] = Concept(code, int(level), parent or None, label, definition)
+def load_taxonomy() -> dict[str, Concept]:
+    """The IPTC concepts in force (services/taxonomy.py) with the newsroom cue words."""
+    out = {n.code: Concept(n.code, n.level, n.parent, n.label, n.definition) for n in iptc().in_force()}
     for code, words in _rows(_CUES):
         if code in out:
             c = out[code]
@@ -211,10 +209,6 @@ class TopicModel:
             for t in terms(d.cues):
                 bag[t] += _SUB_CUE
         return bag
-
-    def scores(self, text: str, title: str = "") -> dict[str, float]:
-        """Cosine similarity of the text (and the headline, weighted) with every concept profile."""
-        return self._similarity(_bag(title, text))
 
     def _similarity(self, bag: Counter[str]) -> dict[str, float]:
         vec = {t: (1 + math.log(n)) * self.idf[t] for t, n in bag.items() if t in self.idf}

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.contracts import EnrichedArticle
 from services.errors import BadCursor
 from services.store.db import cursors, repository
-from services.store.db.engine import create_engine, init_schema
+from services.store.db.engine import create_engine, upgrade
 from services.store.db.repository import ArticleQuery
 from services.store.db.tables import article_entities, article_tags, articles
 from tests.factories import BASE_TIME, enriched_article, entity
@@ -24,7 +24,7 @@ from tests.factories import BASE_TIME, enriched_article, entity
 @pytest.fixture
 async def engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(sqlite_url)
-    await init_schema(engine)
+    await upgrade(engine)
     yield engine
     await engine.dispose()
 

@@ -126,8 +126,3 @@ async def migrate(url: str) -> None:
 def migrate_sync(url: str) -> None:
     """Run ``migrate`` from synchronous code, such as a command line."""
     asyncio.run(migrate(url))
-
-
-async def init_schema(engine: AsyncEngine) -> None:
-    """Bring the engine's database to the newest schema."""
-    await upgrade(engine)
