@@ -161,8 +161,10 @@ class RawArticle(ArticleIn):
     @model_validator(mode="after")
     def _published_in_utc(self) -> RawArticle:
         if self.published_at is not None:
-            if self.published_offset is None:
-                self.published_offset = utc_offset(self.published_at)  # None for a naive time
+            # Ingest records the offset as posted (to_raw); a time read back from a stream or the
+            # store is UTC already. A producer's other offset is recorded here.
+            if self.published_offset is None and self.published_at.utcoffset():
+                self.published_offset = utc_offset(self.published_at)
             self.published_at = to_utc(self.published_at)
         return self
 

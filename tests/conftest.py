@@ -12,7 +12,18 @@ import pytest
 from redis.asyncio import Redis
 
 from services.tools.local import free_port, redis_answers, start_redis
-from tests.support import drop_prefix
+from tests.harness import drop_prefix
+
+_TIERS = {"e2e": pytest.mark.e2e, "chaos": pytest.mark.chaos}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests of tests/e2e and tests/chaos with their tier and as slow."""
+    for item in items:
+        tier = Path(str(item.path)).relative_to(Path(__file__).parent).parts[0]
+        if tier in _TIERS:
+            item.add_marker(_TIERS[tier])
+            item.add_marker(pytest.mark.slow)
 
 
 def _docker_reachable() -> bool:

@@ -11,7 +11,7 @@ from services.contracts import ENRICHED_EVENT, RAW_EVENT, EnrichedArticle, RawAr
 from services.store.app import create_app
 from services.store.settings import StoreSettings
 from services.tools.asyncapi import asyncapi_document, render_asyncapi_yaml
-from tests.support import ROOT, in_process
+from tests.harness import ROOT, in_process
 
 REGENERATE = ".venv/bin/wirestream asyncapi --output docs/asyncapi.yaml"
 

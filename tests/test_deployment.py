@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings
 from services.enrich.settings import EnrichSettings
 from services.ingest.settings import IngestSettings
 from services.store.settings import StoreSettings
-from tests.support import ROOT
+from tests.harness import ROOT
 
 SETTINGS: dict[str, type[BaseSettings]] = {
     "ingest": IngestSettings,

@@ -20,9 +20,8 @@ from redis import Redis
 
 from services.contracts import enriched_stream
 from services.runtime.codec import DATA_FIELD
-from services.tools.local import free_port
 from tests.factories import enriched_article, enriched_entry, entity
-from tests.support import ROOT, Service, wait_for
+from tests.harness import ROOT, Pipeline, wait_for
 
 DOC = ROOT / "docs" / "SUBSCRIBING.md"
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
@@ -158,75 +157,55 @@ def test_the_consumer_group_example_processes_everything_once(
 
 
 @pytest.fixture
-def store(tmp_path: Path, redis_url: str, prefix: str) -> tuple[dict[str, str], Path]:
-    """Environment of a store process (started by the test) with the test's prefix and port."""
-    env = {
-        "REDIS_URL": redis_url,
-        "STREAM_PREFIX": prefix,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
-        "STORE_PORT": str(free_port()),
-        "FEED_HEARTBEAT_S": "0.5",
-        "POLL_MS": "200",
-    }
-    env["STORE_URL"] = f"http://127.0.0.1:{env['STORE_PORT']}"
-    return env, tmp_path
-
-
-def _store(env: dict[str, str], tmp: Path) -> Service:
-    service = Service("store", env, tmp)
-    service.wait_healthy(env["STORE_URL"])
-    return service
+def store(tmp_path: Path, redis_url: str, prefix: str) -> Iterator[Pipeline]:
+    """A pipeline on the test's prefix whose store the test starts (and may restart)."""
+    pipeline = Pipeline(redis_url, tmp_path, prefix=prefix, settings={"FEED_HEARTBEAT_S": "0.5"})
+    yield pipeline
+    assert all(code == 0 for code in pipeline.stop_all().values())
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
 def test_the_curl_examples_follow_and_resume_the_feed(
-    run: list[subprocess.Popen[bytes]], store: tuple[dict[str, str], Path], prefix: str, sync_redis: Redis
+    run: list[subprocess.Popen[bytes]], store: Pipeline, prefix: str, sync_redis: Redis
 ) -> None:
-    env, tmp = store
-    service = _store(env, tmp)
-    try:
-        follow, resume = [b for b in blocks("sh") if "curl -N" in b]
-        lines = start(run, ["bash", "-c", follow], {"STORE_URL": env["STORE_URL"]}, tmp)
-        assert lines.take(1, keep=":") == [": connected"]
-        lavrov = [entity("Sergey Lavrov")]
-        ids = add(sync_redis, prefix, enriched_article(entities=lavrov), enriched_article())
-        assert lines.take(1, keep="id:") == [f"id: {ids[0]}"]
+    store.start("store")
+    tmp, url = store.workdir, {"STORE_URL": store.store}
+    follow, resume = [b for b in blocks("sh") if "curl -N" in b]
+    lines = start(run, ["bash", "-c", follow], url, tmp)
+    assert lines.take(1, keep=":") == [": connected"]
+    lavrov = [entity("Sergey Lavrov")]
+    ids = add(sync_redis, prefix, enriched_article(entities=lavrov), enriched_article())
+    assert lines.take(1, keep="id:") == [f"id: {ids[0]}"]
 
-        missed = add(sync_redis, prefix, *(enriched_article(entities=lavrov) for _ in range(2)))
-        script = re.sub(r"^LAST_ID=\S+", f"LAST_ID={ids[0]}", resume, flags=re.M)
-        lines = start(run, ["bash", "-c", script], {"STORE_URL": env["STORE_URL"]}, tmp)
-        assert lines.take(2, keep="id:") == [f"id: {i}" for i in missed]
-    finally:
-        assert service.stop() == 0
+    missed = add(sync_redis, prefix, *(enriched_article(entities=lavrov) for _ in range(2)))
+    script = re.sub(r"^LAST_ID=\S+", f"LAST_ID={ids[0]}", resume, flags=re.M)
+    lines = start(run, ["bash", "-c", script], url, tmp)
+    assert lines.take(2, keep="id:") == [f"id: {i}" for i in missed]
 
 
 def test_the_python_feed_example_resumes_across_a_store_restart(
-    run: list[subprocess.Popen[bytes]], store: tuple[dict[str, str], Path], prefix: str, sync_redis: Redis
+    run: list[subprocess.Popen[bytes]], store: Pipeline, prefix: str, sync_redis: Redis
 ) -> None:
-    env, tmp = store
-    service = _store(env, tmp)
-    try:
-        args = [sys.executable, str(ROOT / "examples" / "follow_feed.py"), "source=docs"]
-        lines = start(run, args, {"STORE_URL": env["STORE_URL"]}, tmp)
-        sent: list[str] = []
+    service = store.start("store")
+    args = [sys.executable, str(ROOT / "examples" / "follow_feed.py"), "source=docs"]
+    lines = start(run, args, {"STORE_URL": store.store}, store.workdir)
+    sent: list[str] = []
 
-        def first_line() -> str | None:  # the feed starts at the tail: publish until it is connected
-            sent.extend(add(sync_redis, prefix, enriched_article(source="docs"), enriched_article()))
-            return lines.next(timeout=0.5)
+    def first_line() -> str | None:  # the feed starts at the tail: publish until it is connected
+        sent.extend(add(sync_redis, prefix, enriched_article(source="docs"), enriched_article()))
+        return lines.next(timeout=0.5)
 
-        seen = wait_for(first_line, timeout=30, interval=0, what="the example to print an article")
-        ours = sent[::2]
-        at = ours.index(seen.split()[0])
-        assert lines.take(len(ours) - at - 1) == [_line(sync_redis, prefix, i) for i in ours[at + 1 :]]
+    seen = wait_for(first_line, timeout=30, interval=0, what="the example to print an article")
+    ours = sent[::2]
+    at = ours.index(seen.split()[0])
+    assert lines.take(len(ours) - at - 1) == [_line(sync_redis, prefix, i) for i in ours[at + 1 :]]
 
-        assert service.stop() == 0
-        missed = add(sync_redis, prefix, *(enriched_article(source="docs") for _ in range(2)))
-        service = _store(env, tmp)
-        assert lines.take(2, timeout=30) == [_line(sync_redis, prefix, i) for i in missed]
-        [sentinel] = add(sync_redis, prefix, enriched_article(source="docs"))
-        assert lines.take(1) == [_line(sync_redis, prefix, sentinel)], "an event came twice"
-    finally:
-        service.stop()
+    assert service.stop() == 0
+    missed = add(sync_redis, prefix, *(enriched_article(source="docs") for _ in range(2)))
+    store.start("store")
+    assert lines.take(2, timeout=30) == [_line(sync_redis, prefix, i) for i in missed]
+    [sentinel] = add(sync_redis, prefix, enriched_article(source="docs"))
+    assert lines.take(1) == [_line(sync_redis, prefix, sentinel)], "an event came twice"
 
 
 def _line(redis: Redis, prefix: str, entry_id: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from services.contracts import ArticleIn, RawArticle
+from services.contracts import ArticleIn, RawArticle, utc_offset
 from services.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from services.ingest.identity import article_id
 from services.ingest.normalize import clean_characters, clean_fields, unicode_fields
@@ -222,4 +222,7 @@ def to_raw(article: ArticleIn, received_at: datetime | None = None) -> RawArticl
     aid = article_id(
         title=article.title, body=article.body, published_at=article.published_at, url=article.url
     )
-    return RawArticle(**article.model_dump(), id=aid, received_at=received_at or datetime.now(UTC))
+    offset = utc_offset(article.published_at) if article.published_at is not None else None
+    return RawArticle(
+        **article.model_dump(), id=aid, received_at=received_at or datetime.now(UTC), published_offset=offset
+    )

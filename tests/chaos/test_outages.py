@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from services.contracts import STORE_GROUP, dead_stream, enriched_stream
-from tests.chaos.conftest import Pipeline, RedisServer, articles, pending, xlen
+from tests.chaos.conftest import RedisServer, articles, pending, xlen
 from tests.chaos.proxy import TcpProxy
-from tests.support import wait_for
+from tests.harness import Pipeline, wait_for
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 

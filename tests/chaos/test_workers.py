@@ -10,8 +10,8 @@ from typing import Any
 from redis import Redis
 
 from services.contracts import ENRICH_GROUP, STORE_GROUP, dead_stream, enriched_stream, raw_stream
-from tests.chaos.conftest import Pipeline, articles, pending, xlen
-from tests.support import ROOT, wait_for
+from tests.chaos.conftest import articles, pending, xlen
+from tests.harness import ROOT, Pipeline, wait_for
 
 
 def _pending_of(pipeline: Pipeline, consumer: str) -> int:

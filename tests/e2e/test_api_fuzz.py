@@ -15,39 +15,24 @@ from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from services.tools.local import free_port
-from tests.support import Service, drop_prefix
-
-pytestmark = pytest.mark.e2e
+from tests.harness import Pipeline, running
 
 
-def _serve(name: str, port_var: str, tmp: Path, redis_url: str) -> Iterator[OpenApiSchema]:
-    port, prefix = free_port(), f"wsfuzz-{tmp.name}"
-    env = {
-        "REDIS_URL": redis_url,
-        "STREAM_PREFIX": prefix,
-        port_var: str(port),
-        "DATABASE_URL": f"sqlite:///{tmp / 'store.db'}",
-    }
-    service = Service(name, env, tmp)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        service.wait_healthy(base)
+def _serve(name: str, tmp: Path, redis_url: str) -> Iterator[OpenApiSchema]:
+    pipeline = Pipeline(redis_url, tmp)
+    with running(pipeline, name):
+        base = pipeline.ingest if name == "ingest" else pipeline.store
         yield schemathesis.openapi.from_url(f"{base}/openapi.json")
-    finally:
-        code = service.stop()
-        drop_prefix(redis_url, prefix)
-        assert code == 0, service.log()[-2000:]
 
 
 @pytest.fixture(scope="module")
 def ingest_schema(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[OpenApiSchema]:
-    yield from _serve("ingest", "INGEST_PORT", tmp_path_factory.mktemp("fuzz-ingest"), redis_url)
+    yield from _serve("ingest", tmp_path_factory.mktemp("fuzz-ingest"), redis_url)
 
 
 @pytest.fixture(scope="module")
 def store_schema(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[OpenApiSchema]:
-    schema = yield from _serve("store", "STORE_PORT", tmp_path_factory.mktemp("fuzz-store"), redis_url)
+    schema = yield from _serve("store", tmp_path_factory.mktemp("fuzz-store"), redis_url)
     return schema
 
 

@@ -16,11 +16,8 @@ import pytest
 from redis import Redis
 
 from services.contracts import EnrichedArticle, enriched_stream
-from services.tools.local import free_port
 from tests.factories import article_fields, enriched_article, enriched_entry
-from tests.support import Service, wait_for
-
-pytestmark = pytest.mark.e2e
+from tests.harness import Pipeline, Service, running, wait_for
 
 
 @dataclass
@@ -83,40 +80,17 @@ class Store:
             yield answer.iter_lines()
 
 
-def _start_store(tmp: Path, redis_url: str, **extra: str) -> tuple[Service, str, str]:
-    port, prefix = free_port(), f"wsfeed-{tmp.name}"
-    env = {
-        "REDIS_URL": redis_url,
-        "STREAM_PREFIX": prefix,
-        "DATABASE_URL": f"sqlite:///{tmp / 'store.db'}",
-        "STORE_PORT": str(port),
-        "FEED_HEARTBEAT_S": "0.3",
-        "POLL_MS": "200",
-        **extra,
-    }
-    service = Service("store", env, tmp)
-    url = f"http://127.0.0.1:{port}"
-    service.wait_healthy(url)
-    return service, url, prefix
-
-
-def _drop(redis: Redis, prefix: str) -> None:
-    keys = list(redis.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        redis.delete(*keys)
+def _store(tmp: Path, redis_url: str, **extra: str) -> Pipeline:
+    """A pipeline of which the store runs (started by the caller), with a quick heartbeat."""
+    return Pipeline(redis_url, tmp, settings={"FEED_HEARTBEAT_S": "0.3", **extra})
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Store]:
     """The store as a process with its own prefix, a quick heartbeat and room for 4 feeds."""
-    service, url, prefix = _start_store(tmp_path_factory.mktemp("feed"), redis_url, FEED_MAX_CLIENTS="4")
-    with Redis.from_url(redis_url) as redis:
-        try:
-            yield Store(url, prefix, redis, service)
-        finally:
-            code = service.stop()
-            _drop(redis, prefix)
-    assert code == 0, f"store exited with {code}:\n{service.log()[-3000:]}"
+    pipeline = _store(tmp_path_factory.mktemp("feed"), redis_url, FEED_MAX_CLIENTS="4")
+    with running(pipeline, "store"), Redis.from_url(redis_url) as redis:
+        yield Store(pipeline.store, pipeline.prefix, redis, pipeline.services[0])
 
 
 def test_live_events_then_a_resume_gets_exactly_what_was_missed(store: Store) -> None:
@@ -218,43 +192,22 @@ def _opens(store: Store) -> bool:
 
 
 def test_shutdown_ends_open_feeds_and_exits_cleanly(tmp_path: Path, redis_url: str) -> None:
-    service, url, prefix = _start_store(tmp_path, redis_url)
-    try:
-        with httpx.stream("GET", f"{url}/v1/stream", timeout=httpx.Timeout(10, read=15)) as answer:
+    with running(_store(tmp_path, redis_url), "store") as pipeline:
+        [service] = pipeline.services
+        with httpx.stream("GET", f"{pipeline.store}/v1/stream", timeout=httpx.Timeout(10, read=15)) as answer:
             lines = answer.iter_lines()
             assert next(lines) == ": connected"
             assert service.stop() == 0
             rest = list(lines)  # ends (the server closed the stream) instead of blocking
         assert all(not line or line.startswith(":") for line in rest)
-    finally:
-        service.stop()
-        with Redis.from_url(redis_url) as redis:
-            _drop(redis, prefix)
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[tuple[str, str]]:
     """Store, enrich and ingest as processes; yields (ingest URL, store URL)."""
-    tmp = tmp_path_factory.mktemp("feedpipe")
-    ports = {"INGEST_PORT": str(free_port()), "STORE_PORT": str(free_port())}
-    env = {
-        "REDIS_URL": redis_url,
-        "STREAM_PREFIX": f"wsfeedp-{tmp.name}",
-        "DATABASE_URL": f"sqlite:///{tmp / 'store.db'}",
-        "FEED_HEARTBEAT_S": "0.5",
-        **ports,
-    }
-    services = [Service(name, env, tmp) for name in ("store", "enrich", "ingest")]
-    urls = f"http://127.0.0.1:{ports['INGEST_PORT']}", f"http://127.0.0.1:{ports['STORE_PORT']}"
-    try:
-        services[0].wait_healthy(urls[1])
-        services[2].wait_healthy(urls[0])
-        yield urls
-    finally:
-        codes = {s.name: s.stop() for s in services}
-        with Redis.from_url(redis_url) as redis:
-            _drop(redis, env["STREAM_PREFIX"])
-    assert codes == {"store": 0, "enrich": 0, "ingest": 0}, f"unclean shutdown: {codes}"
+    pipe = Pipeline(redis_url, tmp_path_factory.mktemp("feedpipe"), settings={"FEED_HEARTBEAT_S": "0.5"})
+    with running(pipe):
+        yield pipe.ingest, pipe.store
 
 
 @contextmanager

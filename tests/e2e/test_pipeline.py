@@ -10,26 +10,23 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import ROOT, Stack, running_stack, wait_for
-
-pytestmark = pytest.mark.e2e
+from tests.harness import ROOT, Pipeline, running, wait_for
 
 SEED = ROOT / "seeds" / "000_dccf1c9c5e5a1b50.txt"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Pipeline]:
     """Start store, enrich and ingest against a real Redis and a SQLite file of their own."""
-    tmp = tmp_path_factory.mktemp("e2e")
-    with running_stack(tmp, redis_url, f"sqlite:///{tmp / 'store.db'}") as stack:
+    with running(Pipeline(redis_url, tmp_path_factory.mktemp("e2e"))) as stack:
         yield stack
 
 
-def _stored(stack: Stack, article_id: str) -> dict[str, Any] | None:
-    return stack.stored(article_id)
+def _stored(stack: Pipeline, article_id: str) -> dict[str, Any] | None:
+    return stack.article(article_id)
 
 
-def _post_seed(stack: Stack) -> httpx.Response:
+def _post_seed(stack: Pipeline) -> httpx.Response:
     return httpx.post(
         f"{stack.ingest}/v1/articles",
         content=SEED.read_bytes(),
@@ -38,7 +35,7 @@ def _post_seed(stack: Stack) -> httpx.Response:
     )
 
 
-def test_seed_flows_from_http_to_store_enriched(stack: Stack) -> None:
+def test_seed_flows_from_http_to_store_enriched(stack: Pipeline) -> None:
     first = _post_seed(stack)
     assert first.status_code == 202, first.text
     article_id = first.json()["id"]
@@ -69,7 +66,7 @@ def test_seed_flows_from_http_to_store_enriched(stack: Stack) -> None:
     assert unrelated == {"items": [], "next_cursor": None}
 
 
-def test_readme_redis_py_consumer_reads_the_enriched_stream(stack: Stack) -> None:
+def test_readme_redis_py_consumer_reads_the_enriched_stream(stack: Pipeline) -> None:
     article_id = _post_seed(stack).json()["id"]
     wait_for(lambda: _stored(stack, article_id), timeout=60, what="the seed in the store")
     env = {"REDIS_URL": stack.env["REDIS_URL"], "STREAM_PREFIX": stack.env["STREAM_PREFIX"], "PATH": ""}
@@ -86,7 +83,7 @@ def test_readme_redis_py_consumer_reads_the_enriched_stream(stack: Stack) -> Non
     assert "Sergey Lavrov" in line or "Russia" in line
 
 
-def test_unknown_article_is_404_with_a_message(stack: Stack) -> None:
+def test_unknown_article_is_404_with_a_message(stack: Pipeline) -> None:
     answer = httpx.get(f"{stack.store}/v1/articles/doesnotexist", timeout=5)
     assert answer.status_code == 404
     assert "doesnotexist" in answer.json()["detail"]

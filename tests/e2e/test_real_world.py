@@ -14,33 +14,31 @@ from redis import Redis
 from schemathesis.generation.modes import GenerationMode
 
 from services.contracts import ArticleIn, dead_stream
+from tests.harness import Pipeline, running
 from tests.realworld import Case, all_cases, check_enriched, check_error, check_fields
 from tests.store.conftest import ENGINES, create_database, database_url, drop_database, pg_or_skip
-from tests.support import Stack, running_stack
-
-pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module", params=ENGINES)
 def stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_url: str
-) -> Iterator[Stack]:
+) -> Iterator[Pipeline]:
     """The three services on each engine in turn, with a prefix and a database of their own."""
     tmp = tmp_path_factory.mktemp(f"realworld-{request.param}")
     if request.param == "sqlite":
-        with running_stack(tmp, redis_url, f"sqlite:///{tmp / 'store.db'}") as stack:
+        with running(Pipeline(redis_url, tmp)) as stack:
             yield stack
         return
     pg_or_skip()
     name = create_database()
     try:
-        with running_stack(tmp, redis_url, database_url(name)) as stack:
+        with running(Pipeline(redis_url, tmp, database_url(name))) as stack:
             yield stack
     finally:
         drop_database(name)
 
 
-def _post(stack: Stack, case: Case) -> httpx.Response:
+def _post(stack: Pipeline, case: Case) -> httpx.Response:
     request = case.request()
     return httpx.post(
         stack.ingest + request.path,
@@ -50,19 +48,19 @@ def _post(stack: Stack, case: Case) -> httpx.Response:
     )
 
 
-def _search(stack: Stack, q: str) -> list[str]:
+def _search(stack: Pipeline, q: str) -> list[str]:
     answer = httpx.get(f"{stack.store}/v1/articles", params={"q": q, "limit": 100}, timeout=10)
     assert answer.status_code == 200, answer.text
     return [item["id"] for item in answer.json()["items"]]
 
 
-def _dead(stack: Stack) -> int:
-    with Redis.from_url(stack.env["REDIS_URL"]) as redis:
-        return int(redis.xlen(dead_stream(stack.env["STREAM_PREFIX"])))
+def _dead(stack: Pipeline) -> int:
+    with Redis.from_url(stack.redis_url) as redis:
+        return int(redis.xlen(dead_stream(stack.prefix)))
 
 
 @pytest.mark.parametrize("case", all_cases(), ids=lambda c: c.id)
-def test_each_case_is_stored_as_a_reader_sees_it_or_refused_with_a_4xx(stack: Stack, case: Case) -> None:
+def test_each_case_is_stored_as_a_reader_sees_it_or_refused_with_a_4xx(stack: Pipeline, case: Case) -> None:
     answer = _post(stack, case)
     if case.status >= 400:
         check_error(case, answer.status_code, answer.json()["detail"])
@@ -70,7 +68,7 @@ def test_each_case_is_stored_as_a_reader_sees_it_or_refused_with_a_4xx(stack: St
     assert answer.status_code == case.status, answer.text
     ids = [i["id"] for i in answer.json()["items"]] if "items" in answer.json() else [answer.json()["id"]]
     for article_id in ids:
-        article = stack.wait_stored(article_id)
+        article = stack.wait_article(article_id)
         check_fields(case, article)
         check_enriched(case, article, lambda q: _search(stack, q))
         for name in ("received_at", "enriched_at", "published_at"):
@@ -78,14 +76,14 @@ def test_each_case_is_stored_as_a_reader_sees_it_or_refused_with_a_4xx(stack: St
     assert _dead(stack) == 0
 
 
-def _articles(stack: Stack) -> Any:
+def _articles(stack: Pipeline) -> Any:
     """Requests generated from ingest's OpenAPI: the contract's JSON Schema, and the plain-text form."""
     schema = schemathesis.openapi.from_url(f"{stack.ingest}/openapi.json")
     operation = schema["/v1/articles"]["POST"]
     return operation.as_strategy(GenerationMode.POSITIVE)
 
 
-def test_every_article_the_schema_allows_is_stored_when_accepted(stack: Stack) -> None:
+def test_every_article_the_schema_allows_is_stored_when_accepted(stack: Pipeline) -> None:
     @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(case=_articles(stack))
     def post_then_find(case: schemathesis.Case) -> None:
@@ -95,7 +93,7 @@ def test_every_article_the_schema_allows_is_stored_when_accepted(stack: Stack) -
             named = {problem["msg"].split(":")[0].split(".")[0] for problem in answer.json()["detail"]}
             assert named <= set(ArticleIn.model_fields), answer.text
             return
-        stack.wait_stored(answer.json()["id"], timeout=60)
+        stack.wait_article(answer.json()["id"], timeout=60)
 
     post_then_find()
     assert _dead(stack) == 0

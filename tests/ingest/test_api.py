@@ -18,7 +18,7 @@ from services.runtime import codec
 from services.runtime.codec import DATA_FIELD
 from services.tools.local import free_port
 from tests.factories import article_fields
-from tests.support import in_process
+from tests.harness import in_process
 
 MAX_BODY = 2048
 MAX_ITEMS = 5

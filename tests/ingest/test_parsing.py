@@ -295,3 +295,20 @@ def test_to_raw_keeps_the_fields_and_stamps_received_at() -> None:
     assert raw.published_offset is None
     assert before <= raw.received_at <= datetime.now(UTC) + timedelta(seconds=1)
     assert raw.received_at.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("posted", "offset"),
+    [
+        ("2024-01-15T08:07:00Z", "+00:00"),
+        ("2024-01-15T08:07:00-00:00", "+00:00"),
+        ("2024-01-15T13:52:00+05:45", "+05:45"),
+        ("2024-01-15T08:07:00", None),
+    ],
+)
+def test_accepting_an_article_keeps_the_offset_as_posted_even_when_it_is_zero(
+    posted: str, offset: str | None
+) -> None:
+    article = to_raw(article_from_fields(article_fields(published_at=posted)))
+    assert article.published_offset == offset
+    assert article.published_at == datetime(2024, 1, 15, 8, 7, tzinfo=UTC)

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.store.app import create_app
 from services.store.db.engine import create_engine, migrate
 from services.store.settings import StoreSettings
-from tests.support import in_process
+from tests.harness import in_process
 
 PG_SERVER = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ENGINES = ["sqlite", "postgresql"]

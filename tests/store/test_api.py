@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -18,25 +16,9 @@ from services.runtime.codec import DATA_FIELD
 from services.store.app import create_app
 from services.store.settings import StoreSettings
 from tests.factories import enriched_article, enriched_entry, entity
-from tests.support import in_process
+from tests.harness import eventually, in_process
 
 T = TypeVar("T")
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], *, seconds: float = 15, what: str) -> T:
-    """Poll an async ``check`` until it returns something truthy, or fail after ``seconds``.
-
-    The async twin of tests.support.wait_for: the consumer runs on this test's event loop, so a blocking
-    sleep would stop the very work being waited for.
-    """
-    deadline = time.monotonic() + seconds
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {seconds}s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @dataclass

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -25,7 +24,7 @@ from services.store.feed.routes import feed_events
 from services.store.filters import ArticleFilter
 from services.store.settings import StoreSettings
 from tests.factories import BASE_TIME, enriched_article, enriched_entry, entity
-from tests.support import in_process
+from tests.harness import eventually, in_process
 
 T = TypeVar("T")
 PARENTS = {"medtop:20000587": "medtop:11000000", "medtop:20000590": "medtop:20000587"}
@@ -149,16 +148,6 @@ def test_an_entry_decodes_to_the_article_json() -> None:
     assert event is not None
     assert (event.entry_id, event.key) == ("9-3", (9, 3))
     assert EnrichedArticle.model_validate_json(event.data) == SAMPLE
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], *, seconds: float = 10, what: str) -> T:
-    """Poll an async check on this loop (the hub runs here too) until truthy, or fail."""
-    deadline = time.monotonic() + seconds
-    while not (value := await check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {seconds}s waiting for {what}")
-        await asyncio.sleep(0.02)
-    return value
 
 
 async def take(client: FeedClient, n: int, seconds: float = 10) -> list[FeedEvent]:
