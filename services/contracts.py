@@ -244,13 +244,8 @@ ENRICH = Stage(
     output=EnrichedArticle,
     event=ENRICHED_EVENT,
 )
-STORE = Stage(
-    name="store",
-    group=STORE_GROUP,
-    reads=enriched_stream,
-    model=EnrichedArticle,
-    does="writes every article to the database, acknowledging after the commit",
-)
+_STORES = "writes every article to the database, acknowledging after the commit"
+STORE = Stage("store", STORE_GROUP, enriched_stream, EnrichedArticle, _STORES)
 STAGES = {stage.name: stage for stage in (ENRICH, STORE)}
 
 

@@ -15,6 +15,7 @@ from services.enrich.settings import EnrichSettings
 from services.runtime import codec
 from services.runtime.runner import Item
 from services.runtime.worker import StageWorker, stage_worker
+from services.web.app import service_app
 from services.web.health import add_health_routes
 
 
@@ -58,6 +59,6 @@ def create_app(settings: EnrichSettings) -> FastAPI:
             app.state.worker = worker
             yield
 
-    app = FastAPI(title="Wirestream enrich", version="1", lifespan=lifespan)
+    app = service_app("Wirestream enrich", "Health and metrics of one enrich worker.", lifespan)
     add_health_routes(app, ready=lambda: app.state.worker.redis.ping())
     return app

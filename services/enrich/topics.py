@@ -144,6 +144,13 @@ def load_taxonomy() -> dict[str, Concept]:
     return out
 
 
+def _weigh(bag: dict[str, float], concept: Concept, weights: tuple[float, float, float]) -> None:
+    """Add a concept's label, definition and cue words to a profile, each part with its weight."""
+    for text, weight in zip((concept.label, concept.definition, concept.cues), weights, strict=True):
+        for t in terms(text):
+            bag[t] += weight
+
+
 def load_entity_rules(path: Path = _ENTITY_CUES) -> list[EntityRule]:
     """Read the organisation-name cues (``qcode, last|first|any, comma-separated words``)."""
     return [
@@ -190,24 +197,13 @@ class TopicModel:
         return out
 
     def _profile(self, code: str) -> dict[str, float]:
-        c = self.concepts[code]
         bag: dict[str, float] = defaultdict(float)
-        for t in terms(c.label):
-            bag[t] += _OWN_LABEL
-        for t in terms(c.definition):
-            bag[t] += _OWN_DEF
-        for t in terms(c.cues):
-            bag[t] += _CUE
+        _weigh(bag, self.concepts[code], (_OWN_LABEL, _OWN_DEF, _CUE))
         stack = list(self.children.get(code, []))
         while stack:
             d = self.concepts[stack.pop()]
             stack.extend(self.children.get(d.code, []))
-            for t in terms(d.label):
-                bag[t] += _SUB_LABEL
-            for t in terms(d.definition):
-                bag[t] += _SUB_DEF
-            for t in terms(d.cues):
-                bag[t] += _SUB_CUE
+            _weigh(bag, d, (_SUB_LABEL, _SUB_DEF, _SUB_CUE))
         return bag
 
     def _similarity(self, bag: Counter[str]) -> dict[str, float]:

@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 
 from services import metrics
 from services.errors import RequestError
 from services.ingest.routes import Ingest, ingest_router
 from services.ingest.settings import IngestSettings
+from services.web.app import service_app
 from services.web.errors import add_error_handler
 from services.web.health import add_health_routes
 
@@ -32,12 +32,10 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         finally:
             await app.state.ingest.redis.aclose()
 
-    app = FastAPI(
-        title="Wirestream ingest",
-        version="1",
-        description="Post news articles; each is published once to the raw stream for enrichment.",
-        lifespan=lifespan,
-        default_response_class=JSONResponse,
+    app = service_app(
+        "Wirestream ingest",
+        "Post news articles; each is published once to the raw stream for enrichment.",
+        lifespan,
     )
     app.include_router(ingest_router(cfg))
     add_error_handler(app, count=_count, unavailable="nothing was published")

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
 from services.store.api.articles import router
@@ -19,6 +18,7 @@ from services.store.db.engine import create_engine, migrate
 from services.store.feed.routes import feed_hub
 from services.store.feed.routes import router as feed_router
 from services.store.settings import StoreSettings
+from services.web.app import service_app
 from services.web.auth import parse_keys, protect_reads
 from services.web.errors import add_error_handler
 from services.web.health import add_health_routes
@@ -47,12 +47,10 @@ def create_app(settings: StoreSettings | None = None) -> FastAPI:
             await redis.aclose()
             await engine.dispose()
 
-    app = FastAPI(
-        title="Wirestream store",
-        version="1",
-        description="Enriched news articles: look up, filter and page through what the pipeline stored.",
-        lifespan=lifespan,
-        default_response_class=JSONResponse,
+    app = service_app(
+        "Wirestream store",
+        "Enriched news articles: look up, filter and page through what the pipeline stored.",
+        lifespan,
     )
     for routes in (router, dead_router(cfg.ingest_api_keys), feed_router, asyncapi_router):
         app.include_router(routes)

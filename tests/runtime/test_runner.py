@@ -219,12 +219,18 @@ async def test_failure_of_one_article_leaves_only_it_pending(redis: Redis, prefi
     assert await dead_letters(redis, prefix) == []
 
 
-async def test_single_failing_entry_is_left_pending(redis: Redis, prefix: str) -> None:
+async def failing_entry(redis: Redis, prefix: str) -> tuple[Recorder, RawArticle, str]:
+    """One entry in the group whose every processing fails, and the recorder that fails it."""
     await ensure_group(redis, raw_stream(prefix), GROUP)
     article = raw_article()
     entry_id = await add(redis, prefix, raw_entry(article))
     recorder = Recorder()
     recorder.fail[article.id] = -1
+    return recorder, article, entry_id
+
+
+async def test_single_failing_entry_is_left_pending(redis: Redis, prefix: str) -> None:
+    recorder, article, entry_id = await failing_entry(redis, prefix)
 
     await make_runner(redis, prefix, recorder).handle(await read(redis, prefix))
 
@@ -233,11 +239,7 @@ async def test_single_failing_entry_is_left_pending(redis: Redis, prefix: str) -
 
 
 async def test_entry_not_yet_idle_is_not_reclaimed(redis: Redis, prefix: str) -> None:
-    await ensure_group(redis, raw_stream(prefix), GROUP)
-    article = raw_article()
-    entry_id = await add(redis, prefix, raw_entry(article))
-    recorder = Recorder()
-    recorder.fail[article.id] = -1
+    recorder, article, entry_id = await failing_entry(redis, prefix)
     runner = make_runner(redis, prefix, recorder)
     await runner.handle(await read(redis, prefix))
 
@@ -306,11 +308,7 @@ async def test_entry_whose_consumer_died_is_given_up_without_being_processed(
 async def test_error_recorded_by_one_replica_is_reported_by_the_one_that_gives_up(
     redis: Redis, prefix: str
 ) -> None:
-    await ensure_group(redis, raw_stream(prefix), GROUP)
-    article = raw_article()
-    await add(redis, prefix, raw_entry(article))
-    failing = Recorder()
-    failing.fail[article.id] = -1
+    failing, article, _entry_id = await failing_entry(redis, prefix)
     first = make_runner(redis, prefix, failing, max_deliveries=1)
     await first.handle(await read(redis, prefix))
     # A fresh replica (another process: nothing shared in memory) claims it past max_deliveries.
@@ -366,11 +364,7 @@ async def test_retry_within_the_batch_commits_each_article_once(redis: Redis, pr
 async def test_max_deliveries_counts_the_first_delivery(
     redis: Redis, prefix: str, max_deliveries: int
 ) -> None:
-    await ensure_group(redis, raw_stream(prefix), GROUP)
-    article = raw_article()
-    await add(redis, prefix, raw_entry(article))
-    recorder = Recorder()
-    recorder.fail[article.id] = -1
+    recorder, article, _entry_id = await failing_entry(redis, prefix)
     runner = make_runner(redis, prefix, recorder, max_deliveries=max_deliveries)
     await runner.handle(await read(redis, prefix))
 

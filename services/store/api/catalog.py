@@ -32,6 +32,11 @@ Since = Annotated[
 ]
 
 
+def _example(item: dict[str, Any]) -> ConfigDict:
+    """An answer of one item, shown in the API documentation."""
+    return ConfigDict(json_schema_extra={"examples": [{"items": [item]}]})
+
+
 class EntityCount(BaseModel):
     """An entity and how many articles mention it."""
 
@@ -43,11 +48,7 @@ class EntityCount(BaseModel):
 class EntityList(BaseModel):
     """Entities, most mentioned first."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"items": [{"name": "Gordon Brown", "type": "PERSON", "articles": 412}]}]
-        }
-    )
+    model_config = _example({"name": "Gordon Brown", "type": "PERSON", "articles": 412})
     items: list[EntityCount]
 
 
@@ -62,11 +63,7 @@ class TopicCount(BaseModel):
 class TopicList(BaseModel):
     """Topics, biggest first."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"items": [{"code": "medtop:11000000", "label": "politics", "articles": 918}]}]
-        }
-    )
+    model_config = _example({"code": "medtop:11000000", "label": "politics", "articles": 918})
     items: list[TopicCount]
 
 
@@ -80,9 +77,7 @@ class TagCount(BaseModel):
 class TagList(BaseModel):
     """Tags, most used first."""
 
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"items": [{"name": "Politics", "articles": 730}]}]}
-    )
+    model_config = _example({"name": "Politics", "articles": 730})
     items: list[TagCount]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +14,10 @@ from services.store.api.deps import State
 from services.store.filters import ArticleFilter
 
 Time = Annotated[datetime, BeforeValidator(iso_8601)]
+
+
+def _repeated(description: str, example: str) -> Any:
+    return Query(max_length=10, description=f"{description}; repeat to require all", examples=[example])
 
 
 def article_filter(
@@ -28,30 +32,16 @@ def article_filter(
             examples=['"interest rates" -mortgage'],
         ),
     ] = None,
-    entity: Annotated[
-        list[str],
-        Query(
-            max_length=10,
-            description="canonical entity name; repeat to require all",
-            examples=["Gordon Brown"],
-        ),
-    ] = [],  # noqa: B006
+    entity: Annotated[list[str], _repeated("canonical entity name", "Gordon Brown")] = [],  # noqa: B006
     entity_type: Annotated[
         EntityType | None,
         Query(
             description="with entity: the type each named entity must have; alone: any entity of this type"
         ),
     ] = None,
-    tag: Annotated[
-        list[str], Query(max_length=10, description="tag; repeat to require all", examples=["Politics"])
-    ] = [],  # noqa: B006
+    tag: Annotated[list[str], _repeated("tag", "Politics")] = [],  # noqa: B006
     topic: Annotated[
-        list[str],
-        Query(
-            max_length=10,
-            description="IPTC Media Topic code; matches it and every topic below it; repeat to require all",
-            examples=["medtop:11000000"],
-        ),
+        list[str], _repeated("IPTC Media Topic code; matches it and every topic below it", "medtop:11000000")
     ] = [],  # noqa: B006
     language: Annotated[
         str | None, Query(max_length=16, description="ISO 639-1 code", examples=["en"])

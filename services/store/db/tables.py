@@ -43,86 +43,81 @@ articles = sa.Table(
     sa.Index("ix_articles_language_sort", "language", "sort_time", "id"),
 )
 
-article_entities = sa.Table(
-    "article_entities",
-    metadata,
-    sa.Column(
+
+def _lookup(name: str, key: str, *items: Any) -> sa.Table:
+    """A lookup table: rows of one article (gone with it), each with the article's ``sort_time``.
+
+    A filter on ``key`` reads its index in page order: (key, sort_time, article_id).
+    """
+    article_id = sa.Column(
         "article_id", sa.String(64), sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
-    ),
+    )
+    by_key = sa.Index(f"ix_{name}_{key}_sort", key, "sort_time", "article_id")
+    by_time = sa.Index(f"ix_{name}_sort", "sort_time")  # what a since= count reads
+    return sa.Table(name, metadata, article_id, sa.Column("sort_time", Time), *items, by_key, by_time)
+
+
+article_entities = _lookup(
+    "article_entities",
+    "name",
     sa.Column("name", sa.String(300), primary_key=True),
     sa.Column("type", sa.String(16), primary_key=True),
-    sa.Column("mentions", sa.Integer, nullable=False),
-    sa.Column("salience", sa.Float, nullable=False),
-    sa.Column("sort_time", Time),
+    *(
+        sa.Column(name, kind, nullable=False)
+        for name, kind in (("mentions", sa.Integer), ("salience", sa.Float))
+    ),
     sa.Column("name_key", Key),
-    sa.Index("ix_article_entities_name_sort", "name", "sort_time", "article_id"),
     # Covers counting: groups of (name_key, name, type) are groups of (name, type), read in index order.
     sa.Index("ix_article_entities_key", "name_key", "name", "type"),
-    sa.Index("ix_article_entities_sort", "sort_time"),
 )
 
-article_tags = sa.Table(
+article_tags = _lookup(
     "article_tags",
-    metadata,
-    sa.Column(
-        "article_id", sa.String(64), sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
-    ),
+    "tag",
     sa.Column("tag", sa.String(300), primary_key=True),
-    sa.Column("sort_time", Time),
     sa.Column("tag_key", Key),
-    sa.Index("ix_article_tags_tag_sort", "tag", "sort_time", "article_id"),
     sa.Index("ix_article_tags_key", "tag_key", "tag"),
-    sa.Index("ix_article_tags_sort", "sort_time"),
 )
 
 # One row per assigned topic and per broader topic above it, so a parent code finds its descendants.
-article_topics = sa.Table(
+article_topics = _lookup(
     "article_topics",
-    metadata,
-    sa.Column(
-        "article_id", sa.String(64), sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
-    ),
+    "code",
     sa.Column("code", sa.String(32), primary_key=True),
     sa.Column("label", sa.String(300), nullable=False),
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("direct", sa.Boolean, nullable=False),
-    sa.Column("sort_time", Time),
-    sa.Index("ix_article_topics_code_sort", "code", "sort_time", "article_id"),
-    sa.Index("ix_article_topics_sort", "sort_time"),
 )
+
 
 # Running counts of articles per entity, tag and topic, kept in step with the lookup rows above by
 # the transaction that writes them, so "most mentioned" never scans every lookup row.
-entity_counts = sa.Table(
+def _counts(name: str, *columns: Any, order: tuple[str, ...] = ("articles",)) -> sa.Table:
+    """A running count of articles per key; ``order`` is the index that "most first" reads."""
+    articles = sa.Column("articles", sa.Integer, nullable=False)
+    return sa.Table(name, metadata, *columns, articles, sa.Index(f"ix_{name}_articles", *order))
+
+
+entity_counts = _counts(
     "entity_counts",
-    metadata,
     sa.Column("name", sa.String(300), primary_key=True),
     sa.Column("type", sa.String(16), primary_key=True),
     sa.Column("name_key", Key, nullable=False),
-    sa.Column("articles", sa.Integer, nullable=False),
     # Ties in article counts go to the entity mentioned more often.
     sa.Column("mentions", sa.Integer, nullable=False, server_default="0"),
-    sa.Index("ix_entity_counts_articles", "articles", "mentions"),
     sa.Index("ix_entity_counts_key", "name_key"),
+    order=("articles", "mentions"),
 )
-
-tag_counts = sa.Table(
+tag_counts = _counts(
     "tag_counts",
-    metadata,
     sa.Column("tag", sa.String(300), primary_key=True),
     sa.Column("tag_key", Key, nullable=False),
-    sa.Column("articles", sa.Integer, nullable=False),
-    sa.Index("ix_tag_counts_articles", "articles"),
     sa.Index("ix_tag_counts_key", "tag_key"),
 )
-
-topic_counts = sa.Table(
+topic_counts = _counts(
     "topic_counts",
-    metadata,
     sa.Column("code", sa.String(32), primary_key=True),
     sa.Column("label", sa.String(300), nullable=False),
-    sa.Column("articles", sa.Integer, nullable=False),
-    sa.Index("ix_topic_counts_articles", "articles"),
 )
 
 
