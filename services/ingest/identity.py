@@ -3,14 +3,32 @@
 One story reaches us under many URLs: share buttons, newsletters and RSS add tracking parameters, and AMP
 and mobile editions change the host or the path. ``canonical_url`` reduces all of them to one spelling.
 
-Tracking parameters: the primary list is courlan's (https://github.com/adbar/courlan, of the trafilatura
+Tracking parameters: the candidates are courlan's (https://github.com/adbar/courlan, of the trafilatura
 family), a maintained pattern built from AdGuard's tracking-parameter filter, ClearURLs and Firefox's query
-stripping list (utm_*, mc_*, *_medium, *_campaign, *_source, _ga/_gl, fbclid, gclid, xtor, ref, ...). We ask
-``courlan.normalize_url`` about each parameter name in its lenient mode, never the strict one: strict mode
-keeps an allow-list only, and would merge two articles whose content parameter (``?story=1``) is not on it.
-A lost article costs more than a missed duplicate. ``_SUPPLEMENT`` and ``_PREFIXES`` add the few parameters
-that news publishers use and the pattern misses; ``_CONTENT`` keeps the few content parameters that the
-pattern's prefix match would strip by accident (``gallery``, ``gameId`` begin with its ``ga``).
+stripping list. We ask ``courlan.normalize_url`` about each parameter name in its lenient mode, never the
+strict one: strict mode keeps an allow-list only, and would merge two articles whose content parameter
+(``?story=1``) is not on it. ``_SUPPLEMENT`` and ``_PREFIXES`` add the few parameters that news publishers use
+and the pattern misses.
+
+A lost article costs far more than a missed duplicate: a false duplicate is answered ``200 duplicate`` and
+never stored. So a name courlan flags is removed only when it is a tracker beyond doubt:
+
+- Courlan names it outright: its anchored alternatives, the click ids (``fbclid``, ``gclid``, ``msclkid``,
+  ``igshid``, ...) and the prefix families (``utm_*``, ``mc_*``, ``pk_*``, ``mtm_*``, ``itm_*``, ...).
+- Or one of its word parts is a word that only ever tracks: ``campaign``, ``medium``, ``referrer``
+  (``referer``), ``affiliate`` (``aff``, ``affi``) or ``xtor``; so ``*_medium``, ``*_campaign``,
+  ``campaign_id``, ``guce_referrer`` go.
+- Or courlan flags it only through one of its broad word-part matches (``ga*``, ``gl*``, ``ref*``,
+  ``source*``, ``session*``, ``cid``, ``clid``, ``eid``, ``uid``, ``kwd``, ``keyword`` at the start of a
+  word part) and it does not read as a content selector. It reads as one when it is a bare ambiguous name
+  (``cid``, ``uid``, ``eid``, ``session``, ``reference``, ``source``), when a word part begins with a content
+  noun (``game``, ``gallery``, ``episode``, ``article``, ``story``, ``photo``, ``video``, ``post``, ``item``,
+  ... see ``_CONTENT_NOUNS``), or when its last word part ends in ``id``, ``code``, ``num``, ``number``,
+  ``slug`` and the like (``_CONTENT_SUFFIXES``), unless that part is one of the tracker abbreviations
+  ``cid``, ``clid``, ``eid``, ``uid`` (``s_cid``, ``clid``). Word parts are split at ``_``, ``-``,
+  ``.``, digits and camelCase humps. So ``_ga``, ``_gl``, ``ref``, ``ref_src``, ``referringSource`` and
+  ``gaa_at`` go, while ``game_id``, ``gamePk``, ``gamecode``, ``gameweek``, ``photo_gallery``, ``ref_id``,
+  ``source_id``, ``article_source``, ``episode_cid``, ``cid`` and ``session`` stay.
 
 AMP and mobile editions: Google AMP cache and viewer URLs are unwrapped to the publisher's URL; the host
 prefixes ``amp.``, ``m.`` and ``mobile.`` (like ``www.``) are removed; so are ``amp`` path segments, an
@@ -28,6 +46,7 @@ from datetime import UTC, datetime
 from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import courlan
+from courlan.clean import TRACKERS_RE
 
 # Tracking parameters (lower case) that courlan's pattern misses, each clearly tracking wherever it appears.
 _SUPPLEMENT = frozenset(
@@ -58,8 +77,67 @@ _PREFIXES = (
     "at_",  # AT Internet / Piano Analytics (BBC, Le Monde, France TV): at_medium, at_campaign, at_custom1
     "lmd_",  # Le Monde: app shares (lmd_medium, lmd_campaign, lmd_creation, lmd_source)
 )
-# Content-selecting names (lower case) that courlan's pattern would strip: its "ga" also begins these words.
-_CONTENT = frozenset({"gallery", "galleryid", "game", "gameid"})
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """Split a regular expression at its top-level "|"."""
+    parts: list[str] = []
+    depth, start, escaped, in_class = 0, 0, False, False
+    for i, char in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+    return [*parts, pattern[start:]]
+
+
+# Courlan's anchored alternatives name trackers outright (click ids, prefix families such as utm_ and mc_);
+# its other alternative matches broad word parts (ga, ref, source, cid, ...) that also begin content names.
+_COURLAN_NAMED = re.compile(
+    "|".join(a for a in _alternatives(TRACKERS_RE.pattern) if a.startswith("^")) or r"(?!)"
+)
+# Word parts that only ever track, whatever follows them (campaign_id, utm-less *_medium, guce_referrer).
+_TRACKING_WORD_PREFIXES = ("campaign", "medium", "referer", "referrer", "affiliate", "xtor")
+_TRACKING_WORDS = frozenset({"aff", "affi"})
+# Content selectors among the names courlan's broad word parts match.
+_BARE_CONTENT = frozenset({"cid", "uid", "eid", "session", "reference", "source"})  # ambiguous alone: kept
+_CONTENT_NOUNS = (  # a word part that begins with one of these names content: gameweek, photo_gallery
+    "game",
+    "galler",  # gallery, galleries
+    "episode",
+    "article",
+    "stor",  # story, stories
+    "photo",
+    "video",
+    "post",
+    "item",
+    "match",
+    "event",
+    "image",
+    "slide",
+    "clip",
+    "podcast",
+    "album",
+    "season",
+    "chapter",
+    "edition",
+    "series",
+)
+_CONTENT_SUFFIXES = ("id", "ids", "code", "codes", "num", "number", "slug", "uuid", "guid")  # ends the name
+_CONTENT_LAST_WORDS = frozenset({"no", "nr", "pk", "key"})  # the whole last word part: ref_no, game_pk
+_TRACKER_ABBREVIATIONS = frozenset({"cid", "clid", "eid", "uid"})  # as the last word part: s_cid, clid
+_WORD_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 # AMP and mobile editions.
 _EDITION_HOST_LABELS = frozenset({"amp", "m", "mobile"})
@@ -179,14 +257,48 @@ def _path(path: str) -> str:
 
 def _noise(name: str, value: str) -> bool:
     """Tell whether a query parameter only tracks the visit or asks for the AMP or mobile edition."""
-    name = name.lower()
-    if name in _CONTENT:
-        return False
-    if name in _AMP_QUERY or name.startswith("amp_") or (name == "m" and value in ("0", "1")):
+    lower = name.lower()
+    if lower in _AMP_QUERY or lower.startswith("amp_") or (lower == "m" and value in ("0", "1")):
         return True
-    if name in _AMP_VALUE_QUERY:
+    if lower in _AMP_VALUE_QUERY:
         return value.lower() == "amp"
-    return name in _SUPPLEMENT or name.startswith(_PREFIXES) or _courlan_tracks(name)
+    return _tracking_name(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tracking_name(name: str) -> bool:
+    """Tell whether a parameter name only tracks the visit (the rule is in the module's docstring)."""
+    lower = name.lower()
+    if lower in _SUPPLEMENT or lower.startswith(_PREFIXES):
+        return True
+    if not _courlan_tracks(lower):
+        return False
+    if _COURLAN_NAMED.match(lower):
+        return True
+    parts = _word_parts(name)
+    if any(p in _TRACKING_WORDS or p.startswith(_TRACKING_WORD_PREFIXES) for p in parts):
+        return True
+    return not _reads_as_content(name)
+
+
+def _word_parts(name: str) -> list[str]:
+    """Split a parameter name in lower-case word parts: at "_", "-", ".", digits and camelCase humps."""
+    return [part.lower() for part in _WORD_PART.findall(name)]
+
+
+def _reads_as_content(name: str) -> bool:
+    """Tell whether a parameter name reads as one that selects content: ids, codes, content nouns."""
+    parts = _word_parts(name)
+    if not parts:
+        return False
+    if len(parts) == 1 and parts[0] in _BARE_CONTENT:
+        return True
+    if any(p.startswith(_CONTENT_NOUNS) for p in parts):
+        return True
+    last = parts[-1]
+    if last in _TRACKER_ABBREVIATIONS:  # s_cid, clid: bare cid, uid and eid were kept above
+        return False
+    return last in _CONTENT_LAST_WORDS or last.endswith(_CONTENT_SUFFIXES)
 
 
 @functools.lru_cache(maxsize=4096)

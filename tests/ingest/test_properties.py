@@ -8,11 +8,17 @@ from typing import Any
 from urllib.parse import quote
 
 from courlan.clean import TRACKERS_RE
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from services.contracts import ArticleIn
-from services.ingest.identity import _CONTENT, _PREFIXES, _SUPPLEMENT, article_id, canonical_url
+from services.ingest.identity import (
+    _PREFIXES,
+    _SUPPLEMENT,
+    _reads_as_content,
+    article_id,
+    canonical_url,
+)
 from services.ingest.seedformat import parse_plain_text
 
 BOUNDED = settings(max_examples=200, deadline=None)
@@ -140,14 +146,19 @@ _digits = st.integers(1, 10**7).map(str)
 _content = st.dictionaries(st.sampled_from(["id", "p", "page", "articleId", "gameId"]), _digits, max_size=2)
 _value = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:", max_size=12)
 
-# Tracking parameter names: anything courlan's pattern matches, its usual families, and our supplement.
+# Tracking parameter names: courlan's named families (click ids, utm_, mc_, ...) and tracking words, our
+# supplement, and anything else courlan's pattern matches unless it reads as a content selector (those are
+# kept; see the properties further down).
 _ascii_name = "abcdefghijklmnopqrstuvwxyz0123456789_-."
 _tracker = st.one_of(
-    st.from_regex(TRACKERS_RE, alphabet=_ascii_name),
+    st.from_regex(TRACKERS_RE, alphabet=_ascii_name).filter(lambda name: not _reads_as_content(name)),
     st.from_regex(r"(utm|mc|pk|mtm|itm|vero|oly)_[a-z]{1,8}", fullmatch=True),
-    st.from_regex(r"[a-z]{1,6}_(medium|campaign|source|cid|eid|referrer)", fullmatch=True),
+    st.from_regex(r"[a-z]{1,6}_(medium|campaign|referrer)", fullmatch=True),
+    st.from_regex(r"[a-z]{1,6}_(source|cid|eid)", fullmatch=True).filter(
+        lambda name: not _reads_as_content(name)
+    ),
     st.sampled_from(
-        ["fbclid", "gclid", "dclid", "msclkid", "igshid", "twclid", "yclid", "_ga", "_gl", "xtor"]
+        ["fbclid", "gclid", "dclid", "msclkid", "igshid", "twclid", "yclid", "_ga", "_gl", "xtor", "ref_src"]
     ),
     st.sampled_from(sorted(_SUPPLEMENT)),
     st.builds(
@@ -155,7 +166,7 @@ _tracker = st.one_of(
         st.sampled_from(_PREFIXES),
         st.from_regex(r"[a-z_]{1,8}", fullmatch=True),
     ),
-).filter(lambda name: name.lower() not in _CONTENT)
+)
 _cased = st.tuples(_tracker, st.booleans()).map(lambda t: t[0].upper() if t[1] else t[0])
 _amp_flags = st.lists(
     st.sampled_from(
@@ -246,3 +257,66 @@ def test_a_content_parameter_makes_another_story(
     assert other != canonical_url(clean)
     assert other == canonical_url(clean + ("&" if "?" in clean else "?") + f"story={n}")
     assert canonical_url(other) == other
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Two pages told apart by a content parameter keep two ids, also when courlan's word parts match its name
+
+# courlan 1.4.0's anchored alternatives: click ids and tracker prefix families, trackers whatever follows.
+_COURLAN_NAMED = re.compile(
+    r"^(?:dc|fbc|gc|twc|yc|ysc)lid|^(?:click|gbra|msclk|igsh|partner|wbra)id"
+    r"|^(?:ads?|mc|ga|gs|itm|mc|mkt|ml|mtm|oly|pk|utm|vero)_"
+)
+_TRACKING_WORDS = re.compile(r"campaign|medium|referr?er|affiliate|xtor")
+
+
+def _not_a_tracker(name: str) -> bool:
+    """Leave out the names that are trackers beyond doubt, however content-like they look."""
+    lower = name.lower()
+    parts = {p.lower() for p in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+", name)}
+    return not (
+        _COURLAN_NAMED.match(lower)
+        or _TRACKING_WORDS.search(lower)
+        or parts & {"aff", "affi"}
+        or lower in _SUPPLEMENT
+        or lower == "clid"
+        or lower.startswith((*_PREFIXES, "amp_"))
+    )
+
+
+_letters = st.from_regex(r"[a-z]{1,8}", fullmatch=True)
+_nouns = st.sampled_from(["game", "gallery", "episode", "article", "story", "photo", "video", "post", "item"])
+_content_names = st.one_of(
+    # Ids, codes, numbers and slugs: gaXid, ref_id, sourceId, gamecode, sessionnum, refslug ...
+    st.builds(
+        lambda stem, suffix: stem + suffix,
+        _letters | st.sampled_from(["ga", "gl", "ref", "source", "session", "c", "u", "e", "kwd", "keyword"]),
+        st.sampled_from(["id", "_id", "Id", "code", "num", "slug"]),
+    ),
+    # Content nouns, alone or in a compound name: gameweek, photo_gallery, article_source, episode_cid ...
+    st.builds(
+        lambda before, noun, after: before + noun + after,
+        st.sampled_from(["", "_", "x-", "photo_"]) | _letters.map(lambda s: s + "_"),
+        _nouns,
+        st.sampled_from(["", "Pk", "week", "_source", "_cid", "_ref", "-gallery", "_ga"])
+        | _letters
+        | _letters.map(lambda s: "_" + s),
+    ),
+).filter(_not_a_tracker)
+_content_values = st.integers(0, 10**12).map(str) | _slug
+
+
+@BOUNDED
+@given(_content_names, _domain, st.lists(_slug, min_size=1, max_size=3), _content_values, _content_values)
+def test_a_content_like_parameter_keeps_two_pages_apart(
+    name: str, domain: str, segments: list[str], one: str, two: str
+) -> None:
+    assume(one != two)
+    page = f"https://www.{domain}/{'/'.join(segments)}"
+    first = canonical_url(f"{page}?{quote(name, safe='')}={one}&utm_source=rss")
+    second = canonical_url(f"{page}?utm_medium=email&{quote(name, safe='')}={two}")
+    assert first != second
+    assert f"?{quote(name, safe='')}={one}" in first
+    assert article_id(title="A", body="B", published_at=None, url=first) != article_id(
+        title="A", body="B", published_at=None, url=second
+    )
