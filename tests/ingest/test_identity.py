@@ -353,3 +353,197 @@ def test_courlans_pattern_splits_into_named_trackers_and_broad_word_parts() -> N
         r"^(?:dc|fbc|gc|twc|yc|ysc)lid|^(?:click|gbra|msclk|igsh|partner|wbra)id"
         r"|^(?:ads?|mc|ga|gs|itm|mc|mkt|ml|mtm|oly|pk|utm|vero)_"
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One page, many spellings (RFC 3986, section 6.2.2)
+
+
+@pytest.mark.parametrize(
+    ("variants", "expected"),
+    [
+        # Percent-encoding: hex digits in upper case, unreserved characters decoded.
+        (["https://example.com/%d8%b3", "https://example.com/%D8%b3"], "https://example.com/%D8%B3"),
+        (
+            ["https://example.com/a%2Db%7Ec%5Fd%2E", "https://example.com/%61-b~c_d."],
+            "https://example.com/a-b~c_d.",
+        ),
+        # A non-ASCII path is written as its UTF-8 percent-encoding.
+        (
+            [
+                "https://example.com/أخبار/سلام",
+                "https://example.com/%D8%A3%D8%AE%D8%A8%D8%A7%D8%B1/%d8%b3%d9%84%d8%a7%d9%85",
+            ],
+            "https://example.com/%D8%A3%D8%AE%D8%A8%D8%A7%D8%B1/%D8%B3%D9%84%D8%A7%D9%85",
+        ),
+        (["https://example.com/a b|c", "https://example.com/a%20b%7cc"], "https://example.com/a%20b%7Cc"),
+        # An internationalised host is written in punycode, mapped as browsers map it.
+        (
+            [
+                "https://bücher.de/neu",
+                "https://xn--bcher-kva.de/neu",
+                "https://www.BÜCHER.de/neu",
+                "https://XN--BCHER-KVA.DE/neu",
+                "https://b%C3%BCcher.de/neu",
+                "https://bücher。de/neu",
+            ],
+            "https://xn--bcher-kva.de/neu",
+        ),
+        (["https://пример.рф/", "https://xn--e1afmkfd.xn--p1ai"], "https://xn--e1afmkfd.xn--p1ai/"),
+        (["https://ex%61mple.com/a", "https://EXAMPLE.com/a"], "https://example.com/a"),
+        # Dot segments are resolved and empty segments dropped.
+        (
+            [
+                "https://example.com/a/./b/../c",
+                "https://example.com/a/c",
+                "https://example.com//a//c//",
+                "https://example.com/a/%2E/b/%2e%2E/c",
+                "https://example.com/../a/c",
+            ],
+            "https://example.com/a/c",
+        ),
+        # A URL written without a scheme is read as https.
+        (
+            [
+                "www.bbc.co.uk/news/world-asia-67983041",
+                "bbc.co.uk/news/world-asia-67983041",
+                "WWW.BBC.CO.UK/news/world-asia-67983041?at_medium=RSS",
+                "https://www.bbc.co.uk/news/world-asia-67983041",
+            ],
+            "https://bbc.co.uk/news/world-asia-67983041",
+        ),
+        (["www.example.com:8080/a", "http://example.com:8080/a/"], "https://example.com:8080/a"),
+        (["example.com", "https://example.com"], "https://example.com/"),
+        # Query names and values: the same escapes, "+" is a space.
+        (
+            ["https://example.com/s?q=caf%c3%a9&x=a+b", "https://example.com/s?x=a%20b&q=café"],
+            "https://example.com/s?q=caf%C3%A9&x=a%20b",
+        ),
+        (["https://example.com/s?%71=%2D1", "https://example.com/s?q=-1"], "https://example.com/s?q=-1"),
+    ],
+)
+def test_spellings_of_one_url_give_one_canonical_url(variants: list[str], expected: str) -> None:
+    assert {canonical_url(v) for v in variants} == {expected}
+    assert canonical_url(expected) == expected
+
+
+@pytest.mark.parametrize(
+    ("one", "two"),
+    [
+        # A reserved character and its escape are not the same: %2F is not a segment boundary.
+        ("https://example.com/a%2Fb", "https://example.com/a/b"),
+        ("https://example.com/a%3Bb", "https://example.com/a;b"),
+        # Query names and values keep their meaning: an escaped "&" or "=" is part of the name or value.
+        ("https://example.com/s?q=a%26b", "https://example.com/s?q=a&b"),
+        ("https://example.com/s?a%3Db=c", "https://example.com/s?a=b=c"),
+        ("https://example.com/s?q=a%2Bb", "https://example.com/s?q=a+b"),
+        # Bytes that are not UTF-8 (a Latin-1 query) are kept, not replaced by one "unknown" character.
+        ("https://example.com/s?q=caf%E9", "https://example.com/s?q=caf%E8"),
+        # ß is a letter of its own in IDNA 2008: straße.de and strasse.de are different domains.
+        ("https://straße.de/a", "https://strasse.de/a"),
+        # The path keeps its case.
+        ("https://example.com/%C3%A9", "https://example.com/%C3%89"),
+    ],
+)
+def test_spellings_that_differ_in_meaning_keep_two_canonical_urls(one: str, two: str) -> None:
+    assert canonical_url(one) != canonical_url(two)
+    assert article_id(title="A", body="B", published_at=None, url=one) != article_id(
+        title="A", body="B", published_at=None, url=two
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://example.com/s?q=a%26b&x=%3D", "https://example.com/s?q=a%26b&x=%3D"),
+        ("https://example.com/s?q=caf%e9", "https://example.com/s?q=caf%E9"),
+        ("https://example.com/a%2fb", "https://example.com/a%2Fb"),
+        ("https://example.com/%zz", "https://example.com/%25zz"),
+        ("https://straße.de/a", "https://xn--strae-oqa.de/a"),
+    ],
+)
+def test_escapes_that_carry_meaning_are_kept(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "index.html",
+        "story.html?id=1",
+        "news/story.html",
+        "desk@example.com",
+        "not a url",
+        "localhost:8080/a",
+        "mailto:desk@example.com",
+        "javascript:void(0)",
+        "tel:+441234567890",
+        "ftp://example.com/f",
+        "urn:isbn:0451450523",
+    ],
+)
+def test_text_that_is_no_web_url_stays_as_it_is(text: str) -> None:
+    assert canonical_url(text) == text
+    assert canonical_url(f"  {text}\n") == text
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Newsletter and share parameters of news publishers, and CNN's AMP path
+
+NEWS = "https://www.example.com/2024/01/15/world/story.html"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "emc=edit_nn_20240115&campaign_id=9&instance_id=112233&nl=the-morning&regi_id=87654321&segment_id=155"
+        "&te=1&user_id=abc",  # NYT newsletter (nl, te, instance_id, user_id stay: ambiguous elsewhere)
+        "wpmm=1&wpisrc=nl_headlines&pwapi_token=eyJ0eXAiOiJKV1Q",  # Washington Post newsletter
+        "rpc=401",  # Reuters
+        "soc_src=social-sh&soc_trk=tw&tsrc=twtr",  # Yahoo
+        "cvid=4f2a8c1e9b7d4e3a&ocid=winp1taskbar",  # MSN
+        "dicbo=v2-5f8c2a",  # Outbrain
+        "sr_share=twitter",  # SimpleReach
+    ],
+)
+def test_newsletter_and_share_parameters_go(query: str) -> None:
+    kept = {"instance_id", "nl", "te", "user_id"}
+    expected_query = "&".join(sorted(p for p in query.split("&") if p.split("=")[0] in kept))
+    expected = "https://example.com/2024/01/15/world/story.html" + (
+        f"?{expected_query}" if expected_query else ""
+    )
+    assert canonical_url(f"{NEWS}?{query}") == expected
+
+
+@pytest.mark.parametrize("name", ["nl", "te", "pc", "iid", "user_id", "instance_id", "partner"])
+def test_short_ambiguous_names_are_kept(name: str) -> None:
+    assert canonical_url(f"https://example.com/a?{name}=1") != canonical_url(
+        f"https://example.com/a?{name}=2"
+    )
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "https://amp.cnn.com/cnn/2024/01/15/politics/lavrov-choe-moscow/index.html",
+        "https://www.cnn.com/2024/01/15/politics/lavrov-choe-moscow/index.html",
+        "https://amp-cnn-com.cdn.ampproject.org/c/s/amp.cnn.com/cnn/2024/01/15/politics/lavrov-choe-moscow/index.html",
+        "https://www.google.com/amp/s/amp.cnn.com/cnn/2024/01/15/politics/lavrov-choe-moscow/index.html",
+    ],
+)
+def test_cnns_amp_path_gives_the_www_article(variant: str) -> None:
+    assert canonical_url(variant) == "https://cnn.com/2024/01/15/politics/lavrov-choe-moscow/index.html"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        # Only an AMP host drops the site's name, and only before more of the path.
+        ("https://www.cnn.com/cnn/2024/x.html", "https://cnn.com/cnn/2024/x.html"),
+        ("https://amp.cnn.com/cnn", "https://cnn.com/cnn"),
+        ("https://amp.cnn.com/cnnx/2024/x.html", "https://cnn.com/cnnx/2024/x.html"),
+        ("https://amp.example.com/news/a", "https://example.com/news/a"),
+    ],
+)
+def test_a_site_name_in_the_path_stays_unless_on_an_amp_host(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
