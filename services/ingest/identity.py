@@ -3,19 +3,54 @@
 One story reaches us under many URLs: share buttons, newsletters and RSS add tracking parameters, and AMP
 and mobile editions change the host or the path. ``canonical_url`` reduces all of them to one spelling.
 
-Tracking parameters: the primary list is courlan's (https://github.com/adbar/courlan, of the trafilatura
+Tracking parameters: the candidates are courlan's (https://github.com/adbar/courlan, of the trafilatura
 family), a maintained pattern built from AdGuard's tracking-parameter filter, ClearURLs and Firefox's query
-stripping list (utm_*, mc_*, *_medium, *_campaign, *_source, _ga/_gl, fbclid, gclid, xtor, ref, ...). We ask
-``courlan.normalize_url`` about each parameter name in its lenient mode, never the strict one: strict mode
-keeps an allow-list only, and would merge two articles whose content parameter (``?story=1``) is not on it.
-A lost article costs more than a missed duplicate. ``_SUPPLEMENT`` and ``_PREFIXES`` add the few parameters
-that news publishers use and the pattern misses; ``_CONTENT`` keeps the few content parameters that the
-pattern's prefix match would strip by accident (``gallery``, ``gameId`` begin with its ``ga``).
+stripping list. We ask ``courlan.normalize_url`` about each parameter name in its lenient mode, never the
+strict one: strict mode keeps an allow-list only, and would merge two articles whose content parameter
+(``?story=1``) is not on it. ``_SUPPLEMENT`` and ``_PREFIXES`` add the few parameters that news publishers use
+and the pattern misses.
+
+A lost article costs far more than a missed duplicate: a false duplicate is answered ``200 duplicate`` and
+never stored. So a name courlan flags is removed only when it is a tracker beyond doubt:
+
+- Courlan names it outright: its anchored alternatives, the click ids (``fbclid``, ``gclid``, ``msclkid``,
+  ``igshid``, ...) and the prefix families (``utm_*``, ``mc_*``, ``pk_*``, ``mtm_*``, ``itm_*``, ...).
+- Or one of its word parts is a word that only ever tracks: ``campaign``, ``medium``, ``referrer``
+  (``referer``), ``affiliate`` (``aff``, ``affi``) or ``xtor``; so ``*_medium``, ``*_campaign``,
+  ``campaign_id``, ``guce_referrer`` go.
+- Or courlan flags it only through one of its broad word-part matches (``ga*``, ``gl*``, ``ref*``,
+  ``source*``, ``session*``, ``cid``, ``clid``, ``eid``, ``uid``, ``kwd``, ``keyword`` at the start of a
+  word part) and it does not read as a content selector. It reads as one when it is a bare ambiguous name
+  (``cid``, ``uid``, ``eid``, ``session``, ``reference``, ``source``), when a word part begins with a content
+  noun (``game``, ``gallery``, ``episode``, ``article``, ``story``, ``photo``, ``video``, ``post``, ``item``,
+  ... see ``_CONTENT_NOUNS``), or when its last word part ends in ``id``, ``code``, ``num``, ``number``,
+  ``slug`` and the like (``_CONTENT_SUFFIXES``), unless that part is one of the tracker abbreviations
+  ``cid``, ``clid``, ``eid``, ``uid`` (``s_cid``, ``clid``). Word parts are split at ``_``, ``-``,
+  ``.``, digits and camelCase humps. So ``_ga``, ``_gl``, ``ref``, ``ref_src``, ``referringSource`` and
+  ``gaa_at`` go, while ``game_id``, ``gamePk``, ``gamecode``, ``gameweek``, ``photo_gallery``, ``ref_id``,
+  ``source_id``, ``article_source``, ``episode_cid``, ``cid`` and ``session`` stay.
 
 AMP and mobile editions: Google AMP cache and viewer URLs are unwrapped to the publisher's URL; the host
 prefixes ``amp.``, ``m.`` and ``mobile.`` (like ``www.``) are removed; so are ``amp`` path segments, an
 ``.amp`` before the file extension of the last segment and AMP query flags (``amp``, ``amp=1``,
 ``outputType=amp``, ``output=amp``, ``format=amp``, AMP cache's ``amp_*`` and ``usqp``, Blogger's ``m=1``).
+An AMP host whose path begins with the site's own name drops it: ``amp.cnn.com/cnn/2024/...`` is
+``cnn.com/2024/...`` (CNN).
+
+Spelling (RFC 3986, section 6.2.2, and what browsers do): the scheme is https, also for a URL written
+without one (``//host/...``; ``www.host/...`` or ``host.tld/...`` when courlan knows the public suffix, so
+``story.html`` stays a path); the host is in lower case without user info, default port and final dot,
+percent-encoding in it decoded and its internationalised labels in punycode, mapped as browsers map them
+(``Bücher.de`` is ``xn--bcher-kva.de``; ``ß`` is kept, not read as ``ss``). In the path, percent-encoded
+unreserved characters (``%2D``, ``%7E``, ``%41``) are decoded, other escapes get upper-case hex digits
+(``%d8`` is ``%D8``), characters a URI cannot hold (non-ASCII ones, spaces, ``|``, ...) are percent-encoded
+as UTF-8 (so a Unicode path and its encoding are one spelling, the encoded one), ``.`` and ``..`` segments
+are resolved and empty segments (``//``, a trailing ``/``) dropped; ``%2F`` stays ``%2F``, and a ``%``
+that begins no escape is written ``%25``. The query is cut at ``&`` and the first ``=`` before anything is
+decoded; names and values keep their bytes (``%26``, ``%3D`` and bytes that are not UTF-8 keep their
+meaning) and are written as form encoding writes them: ``+`` as ``%20``, every character but the
+unreserved ones percent-encoded, hex in upper case; the parameters are sorted by name, then value. The
+fragment goes.
 """
 
 from __future__ import annotations
@@ -23,11 +58,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import string
 import unicodedata
 from datetime import UTC, datetime
-from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, unquote, unquote_to_bytes, urlencode, urlsplit, urlunsplit
 
 import courlan
+from courlan.clean import TRACKERS_RE
 
 # Tracking parameters (lower case) that courlan's pattern misses, each clearly tracking wherever it appears.
 _SUPPLEMENT = frozenset(
@@ -50,6 +87,19 @@ _SUPPLEMENT = frozenset(
         "_hsenc",  # HubSpot: newsletter e-mail tracking
         "_hsmi",  # HubSpot: newsletter message id
         "spm",  # Alibaba: page-position tracking
+        "emc",  # The New York Times: newsletter e-mail campaign (emc=edit_nn_20240115)
+        "campaign_id",  # The New York Times: newsletter campaign number (courlan's "campaign" matches it too)
+        "regi_id",  # The New York Times: the registered reader a newsletter was sent to
+        "segment_id",  # The New York Times: the newsletter's audience segment
+        "wpmm",  # The Washington Post: newsletter mailing marker (wpmm=1)
+        "pwapi_token",  # The Washington Post: the subscriber's token in newsletter links
+        "rpc",  # Reuters: referral partner channel (rpc=401)
+        "soc_src",  # Yahoo: social share source (soc_src=social-sh)
+        "soc_trk",  # Yahoo: social share tracking (soc_trk=tw)
+        "tsrc",  # Yahoo: traffic source (tsrc=twtr)
+        "cvid",  # MSN: the Microsoft Start feed or Bing session that led to the click
+        "dicbo",  # Outbrain: click id of a recommendation widget
+        "sr_share",  # SimpleReach: social share tracking (sr_share=twitter)
     }
 )
 _PREFIXES = (
@@ -58,8 +108,67 @@ _PREFIXES = (
     "at_",  # AT Internet / Piano Analytics (BBC, Le Monde, France TV): at_medium, at_campaign, at_custom1
     "lmd_",  # Le Monde: app shares (lmd_medium, lmd_campaign, lmd_creation, lmd_source)
 )
-# Content-selecting names (lower case) that courlan's pattern would strip: its "ga" also begins these words.
-_CONTENT = frozenset({"gallery", "galleryid", "game", "gameid"})
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """Split a regular expression at its top-level "|"."""
+    parts: list[str] = []
+    depth, start, escaped, in_class = 0, 0, False, False
+    for i, char in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+    return [*parts, pattern[start:]]
+
+
+# Courlan's anchored alternatives name trackers outright (click ids, prefix families such as utm_ and mc_);
+# its other alternative matches broad word parts (ga, ref, source, cid, ...) that also begin content names.
+_COURLAN_NAMED = re.compile(
+    "|".join(a for a in _alternatives(TRACKERS_RE.pattern) if a.startswith("^")) or r"(?!)"
+)
+# Word parts that only ever track, whatever follows them (campaign_id, utm-less *_medium, guce_referrer).
+_TRACKING_WORD_PREFIXES = ("campaign", "medium", "referer", "referrer", "affiliate", "xtor")
+_TRACKING_WORDS = frozenset({"aff", "affi"})
+# Content selectors among the names courlan's broad word parts match.
+_BARE_CONTENT = frozenset({"cid", "uid", "eid", "session", "reference", "source"})  # ambiguous alone: kept
+_CONTENT_NOUNS = (  # a word part that begins with one of these names content: gameweek, photo_gallery
+    "game",
+    "galler",  # gallery, galleries
+    "episode",
+    "article",
+    "stor",  # story, stories
+    "photo",
+    "video",
+    "post",
+    "item",
+    "match",
+    "event",
+    "image",
+    "slide",
+    "clip",
+    "podcast",
+    "album",
+    "season",
+    "chapter",
+    "edition",
+    "series",
+)
+_CONTENT_SUFFIXES = ("id", "ids", "code", "codes", "num", "number", "slug", "uuid", "guid")  # ends the name
+_CONTENT_LAST_WORDS = frozenset({"no", "nr", "pk", "key"})  # the whole last word part: ref_no, game_pk
+_TRACKER_ABBREVIATIONS = frozenset({"cid", "clid", "eid", "uid"})  # as the last word part: s_cid, clid
+_WORD_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 # AMP and mobile editions.
 _EDITION_HOST_LABELS = frozenset({"amp", "m", "mobile"})
@@ -74,6 +183,19 @@ _AMP_VALUE_QUERY = frozenset({"outputtype", "output", "format"})  # when the val
 
 _WEB = frozenset({"http", "https"})
 
+# Spelling (RFC 3986, section 6.2.2). Unreserved characters mean the same percent-encoded or not.
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+# A path keeps its unreserved and reserved characters as they are (pchar and "/"); the query keeps only its
+# unreserved ones, as form encoding writes it. Anything else is percent-encoded as UTF-8.
+_PATH_ESCAPES = re.compile(r"%[0-9A-Fa-f]{2}|[^A-Za-z0-9\-._~!$&'()*+,;=:@/]")
+_QUERY_ESCAPES = re.compile(r"%[0-9A-Fa-f]{2}|[^A-Za-z0-9\-._~]")
+# Full stops of other scripts that separate labels of an internationalised host name (UTS 46).
+_HOST_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+# A host name decoded or mapped into one of these is not a host name: it is left as written.
+_NOT_IN_HOST = re.compile(r"[/?#@:\[\]\\%\s]")
+# A URL written without its scheme: a host name (two labels at least) and optional port, then the path.
+_SCHEMELESS = re.compile(r"(?P<host>(?:[^\W_][\w-]*\.)+[^\W_][\w-]*)\.?(?::\d{1,5})?(?=[/?#]|\Z)")
+
 
 def canonical_url(url: str) -> str:
     """Reduce a web URL to one spelling per page; return anything else stripped but unchanged."""
@@ -85,19 +207,44 @@ def canonical_url(url: str) -> str:
 
 
 def _canonical(url: str) -> str:
-    parts = _web_parts(url if "://" in url or not url.startswith("//") else "https:" + url)
+    parts = _web_parts(_with_scheme(url))
     if parts is None:
         return url
-    while (origin := _amp_cache_origin(parts)) is not None:
+    while True:
+        # The path is normalised before it is read as a cache URL, so a second pass reads it the same way.
+        parts = parts._replace(path=_path(parts.path))
+        origin = _amp_cache_origin(parts)
+        if origin is None:
+            break
         parts = origin
-    host, port = _host_port(parts.netloc)
+    host, port, amp_host = _host_port(parts.netloc)
     # http and https serve the same article; default ports say nothing.
     netloc = host if port in ("", "80", "443") else f"{host}:{port}"
-    # A cache URL that does not wrap a publisher's URL keeps its path: dropping an "amp" segment of it could
-    # make it wrap one, and the next pass would give another answer.
-    path = (parts.path.rstrip("/") or "/") if _amp_cache_path(host) else _path(parts.path)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _noise(k, v)]
-    return urlunsplit(("https", netloc, path, urlencode(sorted(query), quote_via=quote), ""))
+    # A cache URL that does not wrap a publisher's URL keeps its AMP forms: dropping an "amp" segment of it
+    # could make it wrap one, and the next pass would give another answer.
+    path = parts.path if _amp_cache_path(host) else _path(parts.path, editions=True)
+    if amp_host:
+        path = _without_site_prefix(path, host)
+    return urlunsplit(("https", netloc, path, _query(parts.query), ""))
+
+
+def _with_scheme(url: str) -> str:
+    """Read a URL without a scheme ("//host/path", "www.host/path", "host.tld/path") as https."""
+    if url.startswith("//"):
+        return "https:" + url
+    match = _SCHEMELESS.match(url)
+    if match and _host_name(match["host"]):
+        return "https://" + url
+    return url
+
+
+@functools.lru_cache(maxsize=1024)
+def _host_name(text: str) -> bool:
+    """Tell whether text written before a path is a host name: "www." or a public suffix courlan knows.
+
+    So "www.bbc.co.uk/news" and "bbc.co.uk/news" are URLs, "story.html" and "index.php?id=1" are not.
+    """
+    return text.lower().startswith("www.") or courlan.extract_domain("https://" + text) is not None
 
 
 def _web_parts(url: str) -> SplitResult | None:
@@ -144,49 +291,170 @@ def article_id(*, title: str, body: str, published_at: datetime | None, url: str
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def _host_port(netloc: str) -> tuple[str, str]:
-    """Split a netloc into lower-case host without "www." (nor AMP or mobile labels) and port.
+def _host_port(netloc: str) -> tuple[str, str, bool]:
+    """Split a netloc into host (normalised, without "www." nor AMP or mobile labels) and port.
 
-    User info is dropped.
+    User info is dropped. The flag tells whether an "amp." label was dropped.
     """
-    hostport = netloc.rpartition("@")[2].lower()
+    hostport = netloc.rpartition("@")[2]
     if hostport.startswith("[") and "]" in hostport:  # IPv6 literal: its colons are not a port
-        host, _, rest = hostport.partition("]")
-        return host + "]", rest.removeprefix(":")
+        host, _, rest = hostport.lower().partition("]")
+        return host + "]", rest.removeprefix(":"), False
     host, _, port = hostport.partition(":")
-    host = host.rstrip(".")
+    host = _hostname(host).rstrip(".")
     # A loop, so the result is stable on a second pass. "www." goes even before a single label, as it always
     # has; amp., m. and mobile. only while a registrable-looking name (two labels) remains.
+    amp = False
     while True:
         first, _, rest = host.partition(".")
         if not ((first == "www" and rest) or (first in _EDITION_HOST_LABELS and "." in rest)):
-            return host, port
+            return host, port.lower(), amp
+        amp = amp or first == "amp"
         host = rest
 
 
-def _path(path: str) -> str:
-    """Drop trailing slashes and AMP path forms: "amp" segments, ".amp" before the last extension."""
-    while True:
-        segments = path.rstrip("/").split("/")
+def _hostname(host: str) -> str:
+    """A host name in lower case, percent-encoding decoded, internationalised labels in punycode (IDNA)."""
+    if "%" in host:
+        try:
+            decoded = _ascii_host(unquote(host, errors="strict"))
+        except UnicodeDecodeError:
+            decoded = None
+        if decoded is not None and not _NOT_IN_HOST.search(decoded):
+            return decoded
+    ascii_host = _ascii_host(host)
+    return host.lower() if _NOT_IN_HOST.search(ascii_host.replace("%", "")) else ascii_host
+
+
+def _ascii_host(host: str) -> str:
+    """Write a host name in lower case, its non-ASCII labels in punycode: "Bücher.de" is "xn--bcher-kva.de".
+
+    The labels are mapped as browsers map them (UTS 46, nontransitional): compatibility forms folded (NFKC),
+    lower case, the full stops of other scripts read as dots; "ß" stays "ß" (xn--strae-oqa.de).
+    """
+    if host.isascii():
+        return host.lower()
+    mapped = unicodedata.normalize("NFKC", host).lower().translate(_HOST_DOTS)
+    return ".".join(
+        label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
+        for label in mapped.split(".")
+    )
+
+
+def _path(path: str, *, editions: bool = False) -> str:
+    """Normalise a path (RFC 3986, 6.2.2): percent-encoding, dot segments; drop empty segments.
+
+    Trailing slashes go with the empty segments. With editions, AMP path forms go too: "amp" segments and
+    ".amp" before the extension of the last segment.
+    """
+    segments = _segments(_requote(path, _PATH_ESCAPES))
+    while editions:
         kept = [s for s in segments if s.lower() not in _AMP_SEGMENTS]
         if kept and (match := _AMP_SUFFIX.fullmatch(kept[-1])):
             kept[-1] = match[1] + (match[2] or "")
-        new = "/".join(kept).rstrip("/") or "/"
-        if new == path:
-            return path
-        path = new
+        kept = _segments("/".join(kept))  # "..amp" leaves a "." to resolve
+        if kept == segments:
+            break
+        segments = kept
+    return "/" + "/".join(segments)
+
+
+def _segments(path: str) -> list[str]:
+    """The segments of a path with "." and ".." resolved (RFC 3986, 5.2.4) and empty ones dropped."""
+    resolved: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if resolved:
+                resolved.pop()
+        elif segment not in ("", "."):
+            resolved.append(segment)
+    return resolved
+
+
+def _without_site_prefix(path: str, host: str) -> str:
+    """Drop the site's own name before the path of its AMP host: amp.cnn.com/cnn/2024/... -> /2024/..."""
+    site, _, rest = path.removeprefix("/").partition("/")
+    return "/" + rest if rest and site == host.partition(".")[0] else path
+
+
+def _query(query: str) -> str:
+    """The query without tracking and AMP parameters, sorted, percent-encoding normalised.
+
+    Names and values are cut at "&" and the first "=" before anything is decoded, and their bytes are kept:
+    an encoded "&" or "=" (%26, %3D) inside a name or value, or a byte that is not UTF-8, keeps its meaning.
+    As in form encoding, "+" is a space and every character but the unreserved ones is percent-encoded.
+    """
+    pairs = []
+    for field in query.split("&"):
+        if not field:
+            continue
+        raw_name, _, raw_value = field.partition("=")
+        name, value = (_requote(part.replace("+", " "), _QUERY_ESCAPES) for part in (raw_name, raw_value))
+        if not _noise(unquote(name), unquote(value)):
+            pairs.append((name, value))
+    pairs.sort(key=lambda pair: (unquote_to_bytes(pair[0]), unquote_to_bytes(pair[1])))
+    return "&".join(f"{name}={value}" for name, value in pairs)
+
+
+def _requote(text: str, escapes: re.Pattern[str]) -> str:
+    """Normalise percent-encoding (RFC 3986, 6.2.2.1 and 6.2.2.2): hex digits in upper case, unreserved
+    characters decoded, and every character that ``escapes`` matches (a stray "%" too) encoded as UTF-8.
+    """
+    return escapes.sub(_requote_one, text)
+
+
+def _requote_one(match: re.Match[str]) -> str:
+    token = match[0]
+    if len(token) == 3:  # "%XX"; other matches are one character
+        char = chr(int(token[1:], 16))
+        return char if char in _UNRESERVED else token.upper()
+    return quote(token, safe="", errors="surrogatepass")
 
 
 def _noise(name: str, value: str) -> bool:
     """Tell whether a query parameter only tracks the visit or asks for the AMP or mobile edition."""
-    name = name.lower()
-    if name in _CONTENT:
-        return False
-    if name in _AMP_QUERY or name.startswith("amp_") or (name == "m" and value in ("0", "1")):
+    lower = name.lower()
+    if lower in _AMP_QUERY or lower.startswith("amp_") or (lower == "m" and value in ("0", "1")):
         return True
-    if name in _AMP_VALUE_QUERY:
+    if lower in _AMP_VALUE_QUERY:
         return value.lower() == "amp"
-    return name in _SUPPLEMENT or name.startswith(_PREFIXES) or _courlan_tracks(name)
+    return _tracking_name(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tracking_name(name: str) -> bool:
+    """Tell whether a parameter name only tracks the visit (the rule is in the module's docstring)."""
+    lower = name.lower()
+    if lower in _SUPPLEMENT or lower.startswith(_PREFIXES):
+        return True
+    if not _courlan_tracks(lower):
+        return False
+    if _COURLAN_NAMED.match(lower):
+        return True
+    parts = _word_parts(name)
+    if any(p in _TRACKING_WORDS or p.startswith(_TRACKING_WORD_PREFIXES) for p in parts):
+        return True
+    return not _reads_as_content(name)
+
+
+def _word_parts(name: str) -> list[str]:
+    """Split a parameter name in lower-case word parts: at "_", "-", ".", digits and camelCase humps."""
+    return [part.lower() for part in _WORD_PART.findall(name)]
+
+
+def _reads_as_content(name: str) -> bool:
+    """Tell whether a parameter name reads as one that selects content: ids, codes, content nouns."""
+    parts = _word_parts(name)
+    if not parts:
+        return False
+    if len(parts) == 1 and parts[0] in _BARE_CONTENT:
+        return True
+    if any(p.startswith(_CONTENT_NOUNS) for p in parts):
+        return True
+    last = parts[-1]
+    if last in _TRACKER_ABBREVIATIONS:  # s_cid, clid: bare cid, uid and eid were kept above
+        return False
+    return last in _CONTENT_LAST_WORDS or last.endswith(_CONTENT_SUFFIXES)
 
 
 @functools.lru_cache(maxsize=4096)
