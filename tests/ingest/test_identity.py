@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from courlan.clean import TRACKERS_RE
 
-from services.ingest.identity import _COURLAN_NAMED, article_id, canonical_url
+from services.ingest.identity import article_id, canonical_url
+from services.ingest.tracking import _COURLAN_NAMED
 
 WHEN = datetime(2024, 1, 15, 8, 7, tzinfo=UTC)
 

@@ -12,14 +12,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from services.contracts import ArticleIn
-from services.ingest.identity import (
-    _PREFIXES,
-    _SUPPLEMENT,
-    _reads_as_content,
-    article_id,
-    canonical_url,
-)
+from services.ingest.identity import article_id, canonical_url
 from services.ingest.seedformat import parse_plain_text
+from services.ingest.tracking import _PREFIXES, _SUPPLEMENT, _reads_as_content
 
 BOUNDED = settings(max_examples=200, deadline=None)
 
