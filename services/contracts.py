@@ -252,3 +252,8 @@ STAGES = {stage.name: stage for stage in (ENRICH, STORE)}
 def stage_input(prefix: str, stage: str) -> str:
     """Name the stream a stage consumes, where a dead entry of that stage is replayed."""
     return STAGES[stage].reads(prefix)
+
+
+def pipeline_groups(prefix: str, stream: str) -> frozenset[str]:
+    """The consumer groups of the pipeline's stages that read ``stream``: trimming waits for them."""
+    return frozenset(stage.group for stage in STAGES.values() if stage.reads(prefix) == stream)

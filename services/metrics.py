@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 PROCESSED = Counter("wirestream_processed", "Entries processed and acknowledged", ["stage"])
 FAILURES = Counter(
@@ -15,3 +15,13 @@ GROUP_RECREATED = Counter(
 )
 INGESTED = Counter("wirestream_ingested", "Articles answered by ingest", ["status"])
 THROTTLED = Counter("wirestream_throttled", "Requests refused to protect the pipeline", ["reason"])
+TRIMMED = Counter(
+    "wirestream_trimmed", "Entries trimmed after every protected consumer group acknowledged them", ["stream"]
+)
+OVERRUN = Counter(
+    "wirestream_group_overrun",
+    "Entries trimmed before an unprotected consumer group read them",
+    ["stream", "group"],
+)
+DEAD_EXPIRED = Counter("wirestream_dead_expired", "Dead letters removed after DEAD_RETENTION")
+PAUSED = Gauge("wirestream_paused", "1 while a stage waits for room in its output stream", ["stage"])

@@ -6,6 +6,7 @@ import signal
 from services import logs
 from services.enrich.app import create_app, running_worker
 from services.enrich.settings import EnrichSettings
+from services.settings import load
 from services.web.serve import serve
 
 
@@ -19,7 +20,7 @@ async def run_headless(settings: EnrichSettings) -> None:
         await stop.wait()
 
 
-settings = EnrichSettings()
+settings = load(EnrichSettings, "enrich")
 logs.configure(settings.log_level, "enrich")
 if settings.enrich_port:
     serve(create_app(settings), settings.bind_host, settings.enrich_port, settings.log_level)

@@ -3,8 +3,9 @@
 from services import logs
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
+from services.settings import load
 from services.web.serve import serve
 
-settings = IngestSettings()
+settings = load(IngestSettings, "ingest")
 logs.configure(settings.log_level, "ingest")
 serve(create_app(settings), settings.bind_host, settings.ingest_port, settings.log_level)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ from services import metrics
 from services.errors import RequestError
 from services.ingest.routes import Ingest, ingest_router
 from services.ingest.settings import IngestSettings
+from services.runtime.retention import trim_forever
 from services.web.app import service_app
 from services.web.errors import add_error_handler
 from services.web.health import add_health_routes
@@ -26,11 +28,16 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.ingest = Ingest.connect(cfg)
+        app.state.ingest = ingest = Ingest.connect(cfg)
+        # Acknowledged raw entries are trimmed even while no enrich worker runs, so the cap holds room.
+        stopping = asyncio.Event()
+        trimmer = asyncio.create_task(trim_forever(ingest.retention, stopping), name="trim-raw")
         try:
             yield
         finally:
-            await app.state.ingest.redis.aclose()
+            stopping.set()
+            await trimmer
+            await ingest.redis.aclose()
 
     app = service_app(
         "Wirestream ingest",

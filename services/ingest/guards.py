@@ -1,4 +1,4 @@
-"""Protect the pipeline from its clients: per-client rate limits and backpressure on the raw stream."""
+"""Protect the pipeline from its clients: per-client rate limits, and backpressure on every hop."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import time
 
 from redis.asyncio import Redis
 
-from services.contracts import ENRICH_GROUP, raw_stream
-from services.runtime.groups import stream_state
+from services import metrics
+from services.contracts import ENRICH_GROUP, STORE_GROUP, enriched_stream, pipeline_groups, raw_stream
+from services.errors import Unavailable
+from services.ingest.settings import IngestSettings
+from services.runtime.groups import StreamState, stream_state
 
 # A token bucket per client in one hash: refill by elapsed time, take one token if there is one.
 _TAKE_TOKEN = """
@@ -48,26 +51,60 @@ class RateLimiter:
 
 
 class Backpressure:
-    """Refuse new articles while enrichment lags too far behind; the lag is read at most once a second."""
+    """Refuse new articles while a stage is too far behind or the raw stream is at its cap.
 
-    def __init__(self, redis: Redis, prefix: str, max_lag: int, refresh_s: float = 1.0) -> None:
-        self.redis, self.stream, self.max_lag, self.refresh_s = redis, raw_stream(prefix), max_lag, refresh_s
-        self._lag, self._read_at = 0, -math.inf
+    The pipeline's streams are never trimmed past a protected reader (services/runtime/retention.py),
+    so their size is bounded here, at the door: 503 with Retry-After, naming who is behind, when
 
-    async def lag(self) -> int:
-        """Entries of the raw stream the enrich group has not read yet (cached briefly)."""
+    - a protected reader of ``<prefix>:enriched`` (the store, a PROTECTED_GROUPS group) has not
+      acknowledged 90% of STREAM_MAXLEN entries: enrich is about to pause for it;
+    - a protected reader of ``<prefix>:raw`` (enrich) has not acknowledged ``raw_limit`` entries;
+    - ``<prefix>:raw`` would pass STREAM_MAXLEN.
+
+    Figures are read at most every ``refresh_s``; articles accepted since count as not yet read.
+    """
+
+    def __init__(self, redis: Redis, settings: IngestSettings, refresh_s: float = 0.2) -> None:
+        prefix = settings.stream_prefix
+        self.redis, self.refresh_s = redis, refresh_s
+        self.raw, self.enriched = raw_stream(prefix), enriched_stream(prefix)
+        self.readers = {
+            stream: pipeline_groups(prefix, stream) | settings.protected
+            for stream in (self.raw, self.enriched)
+        }
+        self.raw_limit, self.cap = settings.raw_lag_limit, settings.stream_maxlen
+        self._states: dict[str, StreamState | None] = {}
+        self._read_at, self._since = -math.inf, 0
+
+    async def check(self, articles: int) -> None:
+        """Raise Unavailable when ``articles`` more would overload the pipeline; else count them in."""
         if time.monotonic() - self._read_at >= self.refresh_s:
-            self._lag = await self._read_lag()
-            self._read_at = time.monotonic()
-        return self._lag
+            self._states = {s: await stream_state(self.redis, s) for s in (self.raw, self.enriched)}
+            self._read_at, self._since = time.monotonic(), 0
+        group, behind = self._behind(self.enriched)
+        if behind >= self.cap * 9 // 10:
+            raise self._refuse(group, behind, "stored" if group == STORE_GROUP else "read")
+        group, behind = self._behind(self.raw)
+        if behind + self._since + articles > self.raw_limit:
+            raise self._refuse(group, behind + self._since, "enriched")
+        raw = self._states.get(self.raw)
+        if raw is not None and raw.length + self._since + articles > self.cap:
+            metrics.THROTTLED.labels(reason="raw_at_cap").inc()
+            raise Unavailable(f"{self.raw} is at its cap of {self.cap} entries; retry later")
+        self._since += articles
 
-    async def _read_lag(self) -> int:
-        state = await stream_state(self.redis, self.stream)
-        if state is None:  # no stream yet
-            return 0
-        group = state.group(ENRICH_GROUP)
-        return group.lag if group is not None else state.length  # no consumer yet: everything waits
+    def _behind(self, stream: str) -> tuple[str | None, int]:
+        state = self._states.get(stream)
+        if state is None:
+            return None, 0
+        missing = self.readers[stream] - {g.name for g in state.groups}
+        if missing:  # a protected reader that never started has everything ahead of it
+            return sorted(missing)[0], state.length
+        return state.behind(self.readers[stream])
 
-    async def overloaded(self) -> bool:
-        """Say whether ingest should answer 503 instead of growing the stream."""
-        return self.max_lag > 0 and await self.lag() >= self.max_lag
+    def _refuse(self, group: str | None, behind: int, done: str) -> Unavailable:
+        metrics.THROTTLED.labels(reason=f"behind_{group}").inc()
+        who = {ENRICH_GROUP: "enrichment", STORE_GROUP: "the store"}.get(
+            group or "", f"consumer group {group!r}"
+        )
+        return Unavailable(f"{who} is {behind} articles behind (not yet {done}); retry later")

@@ -11,12 +11,13 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from services import metrics
-from services.contracts import ArticleIn
-from services.errors import PayloadTooLarge, RequestError, TooManyRequests, Unavailable
+from services.contracts import ArticleIn, pipeline_groups, raw_stream
+from services.errors import PayloadTooLarge, RequestError, TooManyRequests
 from services.ingest.guards import Backpressure, RateLimiter
 from services.ingest.parsing import article_from_body, article_from_fields, batch_items, to_raw
 from services.ingest.publisher import Publisher
 from services.ingest.settings import IngestSettings
+from services.runtime.retention import Retention
 from services.web.auth import client_id, parse_keys, require_key
 
 
@@ -29,6 +30,7 @@ class Ingest:
     publisher: Publisher
     limiter: RateLimiter
     backpressure: Backpressure
+    retention: Retention
 
     @classmethod
     def connect(cls, settings: IngestSettings) -> Ingest:
@@ -40,7 +42,14 @@ class Ingest:
             redis=redis,
             publisher=Publisher(redis, prefix, settings.stream_maxlen),
             limiter=RateLimiter(redis, prefix, settings.rate_limit_per_s, settings.rate_limit_burst),
-            backpressure=Backpressure(redis, prefix, settings.max_raw_lag),
+            backpressure=Backpressure(redis, settings),
+            retention=Retention(
+                redis,
+                raw_stream(prefix),
+                pipeline_groups(prefix, raw_stream(prefix)) | settings.protected,
+                settings.stream_retention,
+                settings.stream_maxlen,
+            ),
         )
 
 
@@ -120,16 +129,12 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 async def admit(request: Request, ingest: Deps) -> None:
-    """Refuse a write when its client is over its rate or the pipeline is over its lag."""
+    """Refuse a write when its client is over its rate."""
     wait = await ingest.limiter.retry_after(client_id(request))
     if wait:
         metrics.THROTTLED.labels(reason="rate_limit").inc()
         rate = ingest.settings.rate_limit_per_s
         raise TooManyRequests(f"rate limit of {rate:g} requests/s exceeded", retry_after=wait)
-    if await ingest.backpressure.overloaded():
-        metrics.THROTTLED.labels(reason="backpressure").inc()
-        lag = await ingest.backpressure.lag()
-        raise Unavailable(f"enrichment is {lag} articles behind; retry later")
 
 
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -181,6 +186,7 @@ async def post_article(request: Request, ingest: Deps) -> Any:
     """Accept one article as JSON or as plain text in the seed layout."""
     raw = await read_body(request, ingest.settings.max_body_bytes)
     article = to_raw(article_from_body(raw, request.headers.get("content-type")))
+    await ingest.backpressure.check(1)
     [outcome] = await ingest.publisher.publish([article])
     metrics.INGESTED.labels(status=outcome).inc()
     return JSONResponse(
@@ -206,6 +212,7 @@ async def post_batch(request: Request, ingest: Deps) -> BatchResult:
             continue
         items.append(BatchItem(index=index, id=article.id, status="accepted"))
         valid.append((len(items) - 1, article))
+    await ingest.backpressure.check(len(valid))
     outcomes = await ingest.publisher.publish([a for _, a in valid])
     for (pos, _), outcome in zip(valid, outcomes, strict=True):
         items[pos].status = outcome

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from services.settings import CommonSettings
 
@@ -19,4 +19,25 @@ class IngestSettings(CommonSettings):
     )
     rate_limit_per_s: float = Field(default=0.0, ge=0, description="requests per second per client; 0 = off")
     rate_limit_burst: int = Field(default=20, ge=1, description="requests a client may burst above the rate")
-    max_raw_lag: int = Field(default=50_000, ge=0, description="503 while enrichment lags this far; 0 = off")
+    max_raw_lag: int | None = Field(
+        default=None,
+        ge=0,
+        description="503 while enrichment is this many articles behind; unset: half of STREAM_MAXLEN; 0: "
+        "only at STREAM_MAXLEN",
+    )
+
+    @property
+    def raw_lag_limit(self) -> int:
+        """Articles enrichment may be behind before ingest refuses new ones."""
+        if self.max_raw_lag is None:
+            return self.stream_maxlen // 2
+        return self.max_raw_lag or self.stream_maxlen
+
+    @model_validator(mode="after")
+    def _consistent(self) -> IngestSettings:
+        if self.max_raw_lag is not None and self.max_raw_lag > self.stream_maxlen:
+            raise ValueError(
+                f"MAX_RAW_LAG ({self.max_raw_lag}) is above STREAM_MAXLEN ({self.stream_maxlen}): the raw "
+                "stream would reach its cap first; make MAX_RAW_LAG at most STREAM_MAXLEN"
+            )
+        return self

@@ -53,6 +53,33 @@ class StreamState:
         """The group called ``name``, if the stream has one."""
         return next((g for g in self.groups if g.name == name), None)
 
+    def behind(self, names: frozenset[str]) -> tuple[str | None, int]:
+        """The group of ``names`` with most entries not yet acknowledged (lag + pending), and how many."""
+        counts = [(g.lag + g.pending, g.name) for g in self.groups if g.name in names]
+        most, name = max(counts, default=(0, None))
+        return name, most
+
+    def floor(self, names: frozenset[str]) -> ids.EntryId:
+        """The first entry one of the groups ``names`` still needs; every entry before it is acknowledged.
+
+        A group that does not exist yet needs everything.
+        """
+        found = [g for g in self.groups if g.name in names]
+        if len(found) < len(names):
+            return ids.ZERO
+        return min(
+            (g.oldest_pending if g.pending and g.oldest_pending else g.last_delivered.next() for g in found),
+            default=ids.ZERO,
+        )
+
+    def missed(self, group: GroupState) -> int:
+        """Entries trimmed before ``group`` read them: none while its position is inside the stream."""
+        if group.entries_read is None:
+            return 0
+        if self.first is not None and group.last_delivered.next() >= self.first:
+            return 0  # everything it has not read is still there
+        return max(self.entries_added - group.entries_read - self.length, 0)
+
 
 def _lag(group: dict[str, Any], length: int, added: int) -> int:
     # Redis counts the lag itself unless entries were deleted in between; then entries added minus

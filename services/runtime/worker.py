@@ -18,15 +18,22 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from services import metrics
-from services.contracts import Stage, dead_stream
+from services.contracts import Stage, dead_stream, pipeline_groups
 from services.errors import TransientError, classify
 from services.runtime.codec import text
 from services.runtime.groups import ensure_group
 from services.runtime.reclaim import reclaim_once
+from services.runtime.retention import Retention, trim_forever
 from services.runtime.runner import Item, StageRunner, always_healthy
 from services.settings import ConsumerSettings
 
 log = logging.getLogger(__name__)
+Gate = Callable[[], Awaitable[bool]]
+
+
+async def always_room() -> bool:
+    """Let a stage whose output is not capped read whenever there is work."""
+    return True
 
 
 def consumer_name(configured: str | None = None) -> str:
@@ -37,9 +44,19 @@ def consumer_name(configured: str | None = None) -> str:
 class StageWorker:
     """Run one consuming stage: a task reads new entries in batches, a task reclaims idle ones."""
 
-    def __init__(self, runner: StageRunner[Any], settings: ConsumerSettings) -> None:
+    def __init__(
+        self, runner: StageRunner[Any], settings: ConsumerSettings, *, gate: Gate = always_room
+    ) -> None:
         self.runner = runner
         self.settings = settings
+        self.gate = gate
+        self.retention = Retention(
+            runner.redis,
+            runner.stream,
+            pipeline_groups(settings.stream_prefix, runner.stream) | settings.protected,
+            settings.stream_retention,
+            settings.stream_maxlen,
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
@@ -53,10 +70,19 @@ class StageWorker:
         """Create the group if needed, then start reading and reclaiming."""
         await ensure_group(self.redis, self.runner.stream, self.runner.group)
         self._stopping.clear()
-        stage = self.runner.stage
+        stage, prefix = self.runner.stage, self.settings.stream_prefix
         self._tasks = [
             asyncio.create_task(self._read_forever(), name=f"read-{stage}"),
             asyncio.create_task(self._reclaim_forever(), name=f"reclaim-{stage}"),
+            asyncio.create_task(
+                trim_forever(
+                    self.retention,
+                    self._stopping,
+                    dead=dead_stream(prefix),
+                    dead_retention=self.settings.dead_retention,
+                ),
+                name=f"trim-{stage}",
+            ),
         ]
 
     async def read_once(self) -> int:
@@ -79,11 +105,27 @@ class StageWorker:
         return len(entries)
 
     async def _read_forever(self) -> None:
+        paused = False
         while not self._stopping.is_set():
             try:
+                if not await self.gate():  # the output has no room: read nothing until it has
+                    if not paused:
+                        log.warning("%s pauses: its output stream is at its cap", self.runner.stage)
+                    paused = True
+                    metrics.PAUSED.labels(stage=self.runner.stage).set(1)
+                    await self._rest(min(self.settings.poll_ms / 1000, 0.5))
+                    continue
+                if paused:
+                    log.warning("%s resumes: its output stream has room again", self.runner.stage)
+                    paused = False
+                    metrics.PAUSED.labels(stage=self.runner.stage).set(0)
                 await self.read_once()
             except Exception as exc:
                 await self._survive(exc, "reading")
+
+    async def _rest(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def _reclaim_forever(self) -> None:
         idle = self.settings.claim_idle_ms
@@ -96,8 +138,7 @@ class StageWorker:
                     pass
             except Exception as exc:
                 await self._survive(exc, "reclaiming")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), pause)
+            await self._rest(pause)
 
     async def _survive(self, exc: Exception, doing: str) -> None:
         """Recover from what stopped a read or a reclaim: a lost group, a dependency down, a bug."""
@@ -111,8 +152,7 @@ class StageWorker:
                 log.exception("%s failed in %s", doing, self.runner.stage)
         except Exception:
             log.exception("recovering the %s consumer group failed; retrying", self.runner.stage)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), self.runner.transient_pause_s)
+        await self._rest(self.runner.transient_pause_s)
 
     async def recover_group(self) -> None:
         """Recreate a consumer group that Redis lost (restarted without persistence)."""
@@ -143,6 +183,7 @@ def stage_worker(
     redis: Redis,
     process: Callable[[Sequence[Item[Any]]], Awaitable[None]],
     healthy: Callable[[], Awaitable[bool]] = always_healthy,
+    gate: Gate = always_room,
 ) -> StageWorker:
     """Wire a stage to its input stream, its consumer group and the shared dead-letter stream."""
     runner = StageRunner(
@@ -157,4 +198,4 @@ def stage_worker(
         max_deliveries=settings.max_deliveries,
         healthy=healthy,
     )
-    return StageWorker(runner, settings)
+    return StageWorker(runner, settings, gate=gate)

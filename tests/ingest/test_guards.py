@@ -6,7 +6,8 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from services.contracts import ENRICH_GROUP, raw_stream
+from services.contracts import ENRICH_GROUP, STORE_GROUP, enriched_stream, raw_stream
+from services.errors import Unavailable
 from services.ingest.guards import Backpressure, RateLimiter
 from services.ingest.settings import IngestSettings
 from services.web.auth import key_matches, parse_keys
@@ -109,19 +110,77 @@ async def test_backpressure_answers_503_while_enrichment_lags(
     assert await redis.xlen(stream) == 3
 
 
-async def test_lag_counts_what_the_group_has_not_read(redis: Redis, prefix: str) -> None:
+async def _refused(pressure: Backpressure, articles: int = 1) -> str | None:
+    try:
+        await pressure.check(articles)
+    except Unavailable as exc:
+        return str(exc.detail)
+    return None
+
+
+async def test_enrichment_behind_counts_what_it_has_not_acknowledged(redis: Redis, prefix: str) -> None:
     stream = raw_stream(prefix)
-    pressure = Backpressure(redis, prefix, max_lag=10, refresh_s=0)
-    assert await pressure.lag() == 0  # no stream yet
+    settings = IngestSettings(stream_prefix=prefix, max_raw_lag=4)
+
+    def pressure() -> Backpressure:
+        return Backpressure(redis, settings, refresh_s=0)
+
+    assert await _refused(pressure()) is None  # no stream yet
     for i in range(4):
         await redis.xadd(stream, {"n": str(i)})
-    assert await pressure.lag() == 4  # no group yet: everything waits
+    assert "enrichment is 4 articles behind" in (await _refused(pressure()) or "")  # no group: all waits
     await redis.xgroup_create(stream, ENRICH_GROUP, id="0")
-    await redis.xreadgroup(ENRICH_GROUP, "c", {stream: ">"}, count=3)
-    assert await pressure.lag() == 1
-    assert not await pressure.overloaded()
-    assert await Backpressure(redis, prefix, max_lag=1, refresh_s=0).overloaded()
-    assert not await Backpressure(redis, prefix, max_lag=0, refresh_s=0).overloaded()  # off
+    answer = await redis.xreadgroup(ENRICH_GROUP, "c", {stream: ">"}, count=3)
+    assert "enrichment is 4 articles behind" in (await _refused(pressure()) or "")  # read is not done
+    await redis.xack(stream, ENRICH_GROUP, *[entry_id for _, rows in answer for entry_id, _ in rows])
+    assert await _refused(pressure(), articles=3) is None  # 1 behind + 3 = 4: the limit
+    assert await _refused(pressure(), articles=4) is not None
+
+
+async def test_the_store_behind_is_named_before_enrichment(redis: Redis, prefix: str) -> None:
+    enriched = enriched_stream(prefix)
+    await redis.xgroup_create(enriched, STORE_GROUP, id="0", mkstream=True)
+    async with redis.pipeline(transaction=False) as pipe:
+        for i in range(900):  # 90% of the smallest cap, none of it stored
+            pipe.xadd(enriched, {"n": str(i)})
+        await pipe.execute()
+    settings = IngestSettings(stream_prefix=prefix, stream_maxlen=1000)
+    assert await _refused(Backpressure(redis, settings, refresh_s=0)) == (
+        "the store is 900 articles behind (not yet stored); retry later"
+    )
+
+
+async def test_a_protected_subscriber_behind_is_named(redis: Redis, prefix: str) -> None:
+    enriched = enriched_stream(prefix)
+    for group in (STORE_GROUP, "analytics"):
+        await redis.xgroup_create(enriched, group, id="0", mkstream=True)
+    async with redis.pipeline(transaction=False) as pipe:
+        for i in range(950):
+            pipe.xadd(enriched, {"n": str(i)})
+        await pipe.execute()
+    await redis.xgroup_setid(enriched, STORE_GROUP, "$")  # the store is done with all of it
+    settings = IngestSettings(stream_prefix=prefix, stream_maxlen=1000, protected_groups="analytics")
+    assert "consumer group 'analytics' is 950 articles behind" in (
+        await _refused(Backpressure(redis, settings, refresh_s=0)) or ""
+    )
+    unprotected = IngestSettings(stream_prefix=prefix, stream_maxlen=1000)
+    assert await _refused(Backpressure(redis, unprotected, refresh_s=0)) is None
+
+
+async def test_the_raw_stream_at_its_cap_refuses_even_when_nobody_is_behind(
+    redis: Redis, prefix: str
+) -> None:
+    stream = raw_stream(prefix)
+    await redis.xgroup_create(stream, ENRICH_GROUP, id="0", mkstream=True)
+    async with redis.pipeline(transaction=False) as pipe:
+        for i in range(1000):
+            pipe.xadd(stream, {"n": str(i)})
+        await pipe.execute()
+    await redis.xgroup_setid(stream, ENRICH_GROUP, "$")  # read and acknowledged, not yet trimmed
+    settings = IngestSettings(stream_prefix=prefix, stream_maxlen=1000, max_raw_lag=0)
+    assert await _refused(Backpressure(redis, settings, refresh_s=0)) == (
+        f"{stream} is at its cap of 1000 entries; retry later"
+    )
 
 
 async def test_redis_down_answers_503_and_publishes_nothing(prefix: str) -> None:

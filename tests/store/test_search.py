@@ -645,6 +645,8 @@ async def test_http_stats_count_articles_and_report_consumer_lag(
         "lag": 3,
         "pending": 2,
         "consumers": 1,
+        "protected": True,
+        "missed": 0,
         "error": None,
     }
     assert (enriched["stream"], enriched["group"], enriched["lag"], enriched["pending"]) == (

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.contracts import STAGES
+from services.contracts import enriched_stream, pipeline_groups, raw_stream
 from services.runtime.groups import stream_state
 from services.store.api.deps import Connection, State
 from services.store.db import aggregates
@@ -50,6 +50,12 @@ class GroupLag(BaseModel):
     lag: int | None = Field(description="entries not yet delivered to the group (null: unknown)")
     pending: int | None = Field(description="entries delivered but not yet acknowledged")
     consumers: int | None
+    protected: bool = Field(
+        default=False, description="a pipeline group or one of PROTECTED_GROUPS: never trimmed past"
+    )
+    missed: int = Field(
+        default=0, description="entries trimmed before this (unprotected) group read them; 0 unless overrun"
+    )
     error: str | None = Field(description="why figures are missing, e.g. no such stream")
 
 
@@ -97,32 +103,43 @@ class Stats(BaseModel):
 
 @router.get("/stats", response_model=Stats)
 async def stats(store: State, conn: Connection) -> Any:
-    """Count stored articles and report each consumer group's lag and pending entries."""
+    """Count stored articles; report every consumer group of both streams: lag, pending, missed."""
     totals = await aggregates.article_totals(conn)
     prefix = store.settings.stream_prefix
-    streams = [await _group_lag(store.redis, stage.reads(prefix), stage.group) for stage in STAGES.values()]
+    streams: list[GroupLag] = []
+    for stream in (raw_stream(prefix), enriched_stream(prefix)):
+        protected = pipeline_groups(prefix, stream) | store.settings.protected
+        streams += await _groups(store.redis, stream, protected, pipeline_groups(prefix, stream))
     return {"articles": totals, "streams": streams}
 
 
-async def _group_lag(redis: Redis, stream: str, group: str) -> GroupLag:
-    empty = {"length": None, "lag": None, "pending": None, "consumers": None}
+async def _groups(
+    redis: Redis, stream: str, protected: frozenset[str], expected: frozenset[str]
+) -> list[GroupLag]:
+    """Every group of ``stream``; a pipeline group that is missing is listed with the reason."""
+    empty: dict[str, Any] = {"length": None, "lag": None, "pending": None, "consumers": None}
     try:
         state = await stream_state(redis, stream)
     except (RedisError, OSError) as exc:
-        return GroupLag(stream=stream, group=group, **empty, error=f"Redis unreachable: {type(exc).__name__}")
+        error = f"Redis unreachable: {type(exc).__name__}"
+        return [GroupLag(stream=stream, group=g, **empty, error=error) for g in sorted(expected)]
     if state is None:
-        return GroupLag(stream=stream, group=group, **empty, error="no such stream")
-    found = state.group(group)
-    if found is None:
-        return GroupLag(
-            stream=stream, group=group, **{**empty, "length": state.length}, error="no such consumer group"
+        return [GroupLag(stream=stream, group=g, **empty, error="no such stream") for g in sorted(expected)]
+    missing = [
+        GroupLag(stream=stream, group=g, **{**empty, "length": state.length}, error="no such consumer group")
+        for g in sorted(expected - {g.name for g in state.groups})
+    ]
+    return missing + [
+        GroupLag(
+            stream=stream,
+            group=g.name,
+            length=state.length,
+            lag=g.lag,
+            pending=g.pending,
+            consumers=g.consumers,
+            protected=g.name in protected,
+            missed=state.missed(g),
+            error=None,
         )
-    return GroupLag(
-        stream=stream,
-        group=group,
-        length=state.length,
-        lag=found.lag,
-        pending=found.pending,
-        consumers=found.consumers,
-        error=None,
-    )
+        for g in state.groups
+    ]
