@@ -16,7 +16,7 @@ Outcome = Literal["accepted", "duplicate"]
 # publishes it; a second post of the same id publishes nothing.
 _PUBLISH_ONCE = """
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return false end
-local entry = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', '__data__', ARGV[3])
+local entry = redis.call('XADD', KEYS[2], '*', '__data__', ARGV[2])
 redis.call('SADD', KEYS[1], ARGV[1])
 return entry
 """
@@ -25,10 +25,9 @@ return entry
 class Publisher:
     """Append raw articles to ``<prefix>:raw`` unless their id was published before."""
 
-    def __init__(self, redis: Redis, prefix: str, maxlen: int) -> None:
+    def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
         self.keys = [seen_key(prefix), raw_stream(prefix)]
-        self.maxlen = maxlen
         self.script = redis.register_script(_PUBLISH_ONCE)
 
     async def publish(self, articles: Sequence[RawArticle]) -> list[Outcome]:
@@ -38,6 +37,6 @@ class Publisher:
         async with self.redis.pipeline(transaction=False) as pipe:
             for article in articles:
                 data = codec.encode(article, event_type=RAW_EVENT, correlation_id=article.id)
-                await self.script(keys=self.keys, args=[article.id, self.maxlen, data], client=pipe)
+                await self.script(keys=self.keys, args=[article.id, data], client=pipe)
             results = await pipe.execute()
         return ["accepted" if r else "duplicate" for r in results]

@@ -40,7 +40,7 @@ class Ingest:
         return cls(
             settings=settings,
             redis=redis,
-            publisher=Publisher(redis, prefix, settings.stream_maxlen),
+            publisher=Publisher(redis, prefix),
             limiter=RateLimiter(redis, prefix, settings.rate_limit_per_s, settings.rate_limit_burst),
             backpressure=Backpressure(redis, settings),
             retention=Retention(
