@@ -70,6 +70,7 @@ class Service:
 
     def __init__(self, name: str, env: dict[str, str], log_dir: Path, log_name: str | None = None) -> None:
         self.name = name
+        self.port: int | None = None  # where it serves HTTP, when started by a Pipeline
         self.expected_dead = False
         self.log_path = log_dir / f"{log_name or name}.log"
         self.proc = subprocess.Popen(
@@ -163,6 +164,7 @@ class Pipeline:
         port = {"ingest": self.ingest_port, "store": self.store_port}.get(name) or free_port()
         env = {**self.env, **({"ENRICH_PORT": str(port)} if name == "enrich" else {}), **extra}
         service = Service(name, env, self.workdir, log_name=f"{name}-{len(self.services)}")
+        service.port = port
         self.services.append(service)
         service.wait_healthy(f"http://127.0.0.1:{port}")
         return service
