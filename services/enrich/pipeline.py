@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from spacy.language import Language
 
-from services.contracts import EnrichedArticle, Enrichment, Entity, RawArticle, Topic
+from services.contracts import MAX_TAG, MAX_TAGS, EnrichedArticle, Enrichment, Entity, RawArticle, Topic
 from services.enrich import casing, geo, linking, ner
 from services.enrich.keywords import keywords
 from services.enrich.language import MODEL_ID as LANGUAGE_MODEL
@@ -30,6 +30,11 @@ _MIN_TAG_SALIENCE = 0.35
 MAX_NER_CHARS = 100_000
 # No real name is longer; a longer span is a run of capitalised words (tables, lists of companies).
 MAX_ENTITY_NAME = 200
+# The store keeps entity names, tags and topic labels, and their case-folded keys, in String(300)
+# columns, and the language in String(16) (services/store/db/tables.py). Case folding can lengthen a
+# name ("ß" -> "ss"), so the folded form is checked too.
+STORE_KEY = 300
+MAX_LANGUAGE = 16
 T = TypeVar("T")
 
 
@@ -118,18 +123,19 @@ class Enricher:
                 )
                 or []
             )
-            entities = [e for e in entities if len(e.name) <= MAX_ENTITY_NAME]
+            entities = [e for e in entities if _fits(e.name, MAX_ENTITY_NAME)]
         topics: list[Topic] = []
         phrases: list[str] = []
         if verdict.english:
             spans = [(m.start, m.end) for e in entities for m in e.mentions]
             phrases = self._step("keywords", skipped, lambda: keywords(body, spans)) or []
             topics = self._step("topics", skipped, lambda: self._topics.topics(title, body, entities)) or []
+            topics = [t for t in topics if _fits(t.label, STORE_KEY)]
         summary = self._step("summary", skipped, lambda: summarize(body)) or ""
         words = word_count(body)
         return EnrichedArticle(
             **article.model_dump(exclude={"tags", "language"}),
-            language=verdict.code,
+            language=verdict.code[:MAX_LANGUAGE],
             entities=entities,
             topics=topics,
             keywords=phrases,
@@ -167,13 +173,28 @@ def _single(nlp: Language, text: str) -> list[ner.RawMention]:
     return next(ner.pipe_mentions(nlp, [text], 1))
 
 
+def _fits(text: str, limit: int) -> bool:
+    """Whether a name fits a limit in characters, and its case-folded key fits the store's key column."""
+    return len(text) <= limit and len(text.casefold()) <= STORE_KEY
+
+
 def _tags(source: Sequence[str], topics: Sequence[Topic], entities: Sequence[Entity]) -> list[str]:
-    """Source tags, then the broad topic labels, then the salient entity names, deduplicated."""
+    """Source tags, all kept; then broad topic labels and salient entity names while there is room.
+
+    The result respects the contract's limits (at most MAX_TAGS tags of at most MAX_TAG characters):
+    a derived tag that is too long is skipped, and none is added once MAX_TAGS are there. A derived
+    tag equal to one already present but for letter case is not repeated.
+    """
     # Nationalities ("Russian") are not what users filter on: their country is an entity of its own.
     named = [e for e in entities if not (e.type == "MISC" and e.country)]
-    salient = [e.name for e in named if e.salience >= _MIN_TAG_SALIENCE][:_MAX_TAG_ENTITIES]
+    fitting = [e.name for e in named if e.salience >= _MIN_TAG_SALIENCE and _fits(e.name, MAX_TAG)]
     labels = [t.label for t in topics[:2]]
-    seen: dict[str, str] = {}
-    for tag in [*source, *labels, *salient]:
-        seen.setdefault(tag.casefold(), tag)
-    return list(seen.values())
+    tags = list(source)
+    seen = {t.casefold() for t in tags}
+    for tag in [*labels, *fitting[:_MAX_TAG_ENTITIES]]:
+        if len(tags) >= MAX_TAGS:
+            break
+        if _fits(tag, MAX_TAG) and tag.strip() == tag and tag and tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            tags.append(tag)
+    return tags
