@@ -35,6 +35,18 @@ def _letters(word: str) -> list[str]:
     return [c for c in word if c.isalpha()]
 
 
+def lower(text: str) -> str:
+    """Lower case of the same length: the Turkish capital "İ" becomes "i" (``str.lower`` adds a
+    combining dot: "DİYARBAKIR" would read "di̇yarbakir")."""
+    return text.replace("İ", "i").lower()
+
+
+def upper_initial(text: str) -> str:
+    """Upper-case the first letter only when that keeps the length ("ß" has no one-letter capital)."""
+    first = text[:1].upper()
+    return (first if len(first) == 1 else text[:1]) + text[1:]
+
+
 def is_shouted(word: str) -> bool:
     """Whether a word is written in capitals ("MADRID", "McDONALD"), not merely capitalised."""
     letters = _letters(word)
@@ -69,9 +81,9 @@ def title_word(word: str) -> str:
     for i, piece in enumerate(pieces):
         after_apostrophe = i > 0 and pieces[i - 1] in ("'", "’")
         if after_apostrophe and len(piece) <= 1:  # a possessive or contraction: "'S", "'T"
-            out.append(piece.lower())
+            out.append(lower(piece))
         else:
-            out.append(piece[:1].upper() + piece[1:].lower())
+            out.append(upper_initial(piece[:1]) + lower(piece[1:]))
     return "".join(out)
 
 
@@ -88,8 +100,8 @@ def display_name(surface: str, short_upper: bool = True) -> str:
     for i, word in enumerate(words):
         if not is_shouted(word) or is_acronym(word):
             out.append(word)
-        elif i > 0 and word.lower() in PARTICLES:
-            out.append(word.lower())
+        elif i > 0 and lower(word) in PARTICLES:
+            out.append(lower(word))
         else:
             out.append(title_word(word))
     return " ".join(out)
