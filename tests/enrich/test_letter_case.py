@@ -15,7 +15,7 @@ from services.enrich.casing import datelines, restore_case
 from services.enrich.geo import fold, gazetteer
 from services.enrich.linking import link
 from services.enrich.names import display_name, lower, title_word
-from services.enrich.ner import RawMention, line_pieces
+from services.enrich.ner import RawMention, line_pieces, trim_span
 from services.enrich.pipeline import Enricher
 from services.enrich.resolve import Resolver
 from tests.enrich.conftest import Make
@@ -253,6 +253,23 @@ def test_turkish_letters_fold_to_one_name() -> None:
     assert gazetteer().place("DİYARBAKIR").name == "Diyarbakır"  # type: ignore[union-attr]
     assert gazetteer().place("DIYARBAKIR").country == "TR"  # type: ignore[union-attr]
     assert display_name("KEMAL KILIÇDAROĞLU") == "Kemal Kiliçdaroğlu"
+
+
+@pytest.mark.parametrize(
+    ("span", "kept"),
+    [
+        ("National Rally.", "National Rally"),
+        ("the U.S.", "U.S."),
+        ("Acme Inc.", "Acme Inc."),
+        ("John F.", "John F."),
+        ("McDONALD'S", "McDONALD"),
+        ("Mines and", "Mines"),
+        ("Bank of England", "Bank of England"),
+    ],
+)
+def test_trim_span_keeps_abbreviations_not_sentence_ends(span: str, kept: str) -> None:
+    start, end = trim_span(span, 0, len(span))
+    assert span[start:end] == kept
 
 
 def test_display_name_keeps_acronyms() -> None:
