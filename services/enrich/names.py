@@ -27,6 +27,47 @@ _NOT_ACRONYMS = frozenset({"MR", "MRS", "MS", "DR", "ST", "JR", "SR", "LTD", "PL
 PARTICLES = frozenset(
     {"of", "the", "and", "for", "on", "in", "de", "del", "della", "da", "do", "dos", "van", "von", "der"}
 )
+# Words that only occur inside personal names ("LE PEN", "DE GAULLE", "AL-ASSAD"): a shouted run
+# holding one is a name even when its other words are English ("MARINE LE PEN"). Never a name alone.
+NAME_PARTICLES = word_set("le la de da di du del della der den des dos das von van al el bin ibn abu")
+# Verbs that follow the subject of a wire sentence: a run of capitalised words before one of them is
+# its subject ("MICHEL BARNIER SAID", "McDonald's said").
+REPORTING_VERBS = word_set(
+    """
+    said says told tells added adds denied denies warned warns urged urges announced announces insisted
+    insists stressed stresses argued argues claimed claims vowed vows pledged pledges wrote writes
+    replied replies confirmed confirms rejected rejects accused accuses met meets visited visits spoke
+    speaks resigned resigns agreed agrees signed signs thanked thanks promised promises declared
+    declares admitted admits acknowledged acknowledges noted notes explained explains asked asks
+    responded responds suggested suggests proposed proposes ordered orders dismissed dismisses
+    condemned condemns welcomed welcomes defended defends blamed blames criticised criticises
+    criticized criticizes praised praises called calls appointed appoints nominated nominates
+    arrived arrives left leaves returned returns flew flies travelled traveled landed lands
+    will would could can may might should must shall is was has had does did
+    """
+)
+# Verbs whose object is often a person ("FUMIO KISHIDA MET XI JINPING ON THURSDAY").
+PERSON_OBJECT_VERBS = word_set(
+    """
+    met meets told tells urged urges thanked thanks welcomed welcomes praised praises criticised
+    criticises criticized criticizes accused accuses invited invites hosted hosts phoned congratulated
+    replaced replaces succeeded succeeds appointed appoints nominated nominates
+    """
+)
+# Titles written before a person's name ("PRESIDENT XI JINPING", "SUPERINTENDENT KIRSTY McDONALD").
+PERSON_TITLES = word_set(
+    """
+    president minister chancellor premier mayor governor senator congressman congresswoman king queen
+    prince princess pope cardinal bishop archbishop rabbi imam general colonel captain admiral commander
+    lieutenant sergeant major secretary spokesman spokeswoman spokesperson chairman chairwoman
+    chairperson chief ceo executive judge justice leader ambassador envoy director coach manager
+    striker midfielder defender goalkeeper lawyer attorney lawmaker sheriff commissioner professor
+    doctor dr mr mrs ms sir lord lady dame rep sen gov superintendent inspector detective counterpart
+    candidate rival challenger opponent nominee founder owner
+    englishman englishwoman irishman irishwoman scotsman scotswoman welshman welshwoman frenchman
+    frenchwoman dutchman dutchwoman countryman countrywoman compatriot
+    """
+)
 _INITIALISM = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]?\.?")
 _PARTS = re.compile(r"([-'’])")
 
