@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -363,6 +363,9 @@ class Cue:
     end: int
     type: EntityType
     strong: bool
+    # Read from the verb around the words only ("... SAID", "MET ..."): an organisation the model
+    # reads over the same words stays one, unless the text names the person by surname elsewhere.
+    by_verb: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,7 +612,7 @@ class _Recaser:
             if len(part) >= 2 and kinds[part[-1]] == _NAME:
                 self._name(out, texts, part)
                 end = ws[lo + part[-1]].end() - (2 if _possessive(texts[part[-1]]) else 0)
-                return [Cue(ws[lo + part[0]].start(), end, "PERSON", True)]
+                return [Cue(ws[lo + part[0]].start(), end, "PERSON", True, by_verb=True)]
         if titled or reports:
             # The subject of "... SAID" ends at the verb; a name after a title starts there.
             part = _name_part(run if titled else run[::-1], kinds)
@@ -630,7 +633,7 @@ class _Recaser:
                 self._name(out, texts, part)
             if etype is not None:
                 end = ws[lo + part[-1]].end() - (2 if _possessive(texts[part[-1]]) else 0)
-                return [Cue(ws[lo + part[0]].start(), end, etype, True)]
+                return [Cue(ws[lo + part[0]].start(), end, etype, True, by_verb=not titled)]
             return []
         # No cue: a particle makes a name of its neighbours ("CHARLES DE GAULLE"), and a word of one or
         # two letters next to a name is part of it ("XI JINPING").
@@ -825,5 +828,5 @@ def recase(text: str, lex: Lexicon | None = None) -> Recased:
             new_words, found = recaser.span(line, ws, lo, hi, places.get(start), shout)
             for m, new in zip(ws[lo:hi], new_words, strict=True):
                 chars[start + m.start() : start + m.end()] = new
-            cues.extend(Cue(start + c.start, start + c.end, c.type, c.strong) for c in found)
+            cues.extend(replace(c, start=start + c.start, end=start + c.end) for c in found)
     return Recased("".join(chars), tuple(cues), MappingProxyType(recaser.spellings()))

@@ -207,7 +207,9 @@ def _from_body(
             if d.certain or gaz.place(body[s:e]):
                 known.append(ner.RawMention(s, e, body[s:e], "LOCATION", linking.DATELINE, country))
     known += [
-        ner.RawMention(c.start, c.end, body[c.start : c.end], c.type, linking.CUE) for c in cues if c.strong
+        ner.RawMention(c.start, c.end, body[c.start : c.end], c.type, linking.CUE)
+        for c in cues
+        if c.strong and not (c.by_verb and _read_as_org(body, mentions, c))
     ]
     out: list[ner.RawMention] = []
     for m in _join_particles(body, mentions):
@@ -231,6 +233,24 @@ def _from_body(
         if not hit:
             out.append(ner.RawMention(c.start, c.end, body[c.start : c.end], c.type, "HINT"))
     return sorted(out, key=lambda m: m.start)
+
+
+def _read_as_org(body: str, mentions: Sequence[ner.RawMention], cue: casing.Cue) -> bool:
+    """Whether the model reads the words of a person cue as an organisation that the text never
+    calls by its last word alone, as it would a person ("NORILSK NICKEL SAID", not "VOLODYMYR
+    ZELENSKIY SAID ... Zelenskiy met")."""
+    if cue.type != "PERSON" or not any(
+        m.type == "ORG" and m.start <= cue.start and cue.end <= m.end for m in mentions
+    ):
+        return False
+    words = body[cue.start : cue.end].split()
+    full = re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)", re.IGNORECASE)
+    inside = [m.span() for m in full.finditer(body)]
+    alone = re.compile(r"(?<![\w'’-])" + re.escape(words[-1]) + r"(?![\w-])", re.IGNORECASE)
+    return not any(
+        body[m.start()].isupper() and not any(s <= m.start() < e for s, e in inside)
+        for m in alone.finditer(body)
+    )
 
 
 def _join_particles(body: str, mentions: list[ner.RawMention]) -> list[ner.RawMention]:
