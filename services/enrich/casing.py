@@ -388,6 +388,11 @@ class _Recaser:
     def __init__(self, ev: _Evidence, lex: Lexicon) -> None:
         self._ev = ev
         self._lex = lex
+        self._placed: set[int] = set()  # words of the current line that end a place cue
+
+    def new_line(self) -> None:
+        """Forget what was read on the previous line."""
+        self._placed = set()
 
     def span(
         self,
@@ -479,6 +484,10 @@ class _Recaser:
             return _NAME
         return _COMMON
 
+    def _plain_noun(self, word: str) -> bool:
+        # A noun of the dictionary as it stands, and nothing else: "MACRON", not "WORKERS" nor "STAFF".
+        return self._lex.pos(word) == {"noun"} and lower(word) in self._lex.index.get("noun", frozenset())
+
     def _verb_only(self, word: str) -> bool:
         pos = self._lex.pos(word)
         return "verb" in pos and "noun" not in pos
@@ -506,11 +515,18 @@ class _Recaser:
         # "In KHARKIV," / "POLICE IN GLASGOW ARRESTED": capitals after in/at/from name a place.
         cues: list[Cue] = []
         texts = [m.group() for m in ws]
+        placed = self._placed
         for i in range(len(kinds)):
             k = lo + i
             if k == 0 or line[ws[k - 1].end() : ws[k].start()] != " ":
                 continue
-            if lower(texts[k - 1]) not in _PLACE_PREPOSITIONS or kinds[i] in (
+            # "in GENEVA and BERN": a place after "and"/"or" that follows a place continues the list.
+            listed = (
+                lower(texts[k - 1]) in ("and", "or")
+                and k - 2 in placed
+                and line[ws[k - 2].end() : ws[k - 1].start()] == " "
+            )
+            if (lower(texts[k - 1]) not in _PLACE_PREPOSITIONS and not listed) or kinds[i] in (
                 "stop",
                 "verb",
                 "role",
@@ -537,6 +553,7 @@ class _Recaser:
                     if any(out[j] is None for j in part):
                         self._name(out, [texts[lo + j] for j in range(len(kinds))], part)
                     cues.append(Cue(ws[lo + part[0]].start(), ws[lo + part[-1]].end(), "LOCATION", True))
+                    placed.add(lo + part[-1])
                     break
             else:
                 # A name English does not know ("In KHAN YOUNIS,"); common words stay out of it.
@@ -545,6 +562,7 @@ class _Recaser:
                 if named and named[0] == i and kinds[i] == _NAME:
                     self._name(out, [texts[lo + j] for j in range(len(kinds))], named)
                     cues.append(Cue(ws[lo + named[0]].start(), ws[lo + named[-1]].end(), "LOCATION", False))
+                    placed.add(lo + named[-1])
         return cues
 
     def _name_runs(
@@ -609,7 +627,10 @@ class _Recaser:
             # The object of "MET": a name when it ends in a word English does not know ("XI JINPING",
             # not "BUSINESS LEADERS" nor "VOLKSWAGEN WORKERS").
             part = _name_part(run, kinds)
-            if len(part) >= 2 and kinds[part[-1]] == _NAME:
+            surname = len(part) >= 2 and (
+                kinds[part[-1]] == _NAME or (kinds[part[-2]] == _NAME and self._plain_noun(texts[part[-1]]))
+            )
+            if surname:
                 self._name(out, texts, part)
                 end = ws[lo + part[-1]].end() - (2 if _possessive(texts[part[-1]]) else 0)
                 return [Cue(ws[lo + part[0]].start(), end, "PERSON", True, by_verb=True)]
@@ -810,6 +831,7 @@ def recase(text: str, lex: Lexicon | None = None) -> Recased:
     for start, line in lines:
         spans = shouted.get(start, [])
         ws = list(_WORD.finditer(line))
+        recaser.new_line()
         if start in titled:
             for i, m in enumerate(ws):
                 new = recaser.titled(m.group(), i == 0)
@@ -824,6 +846,7 @@ def recase(text: str, lex: Lexicon | None = None) -> Recased:
         ]
         if start not in caps_lines and start not in titled:
             stretches += [(lo, hi, False) for lo, hi in _short_runs(line, ws, spans)]
+        stretches.sort()  # in reading order: a place list runs on from its first place
         for lo, hi, shout in stretches:
             new_words, found = recaser.span(line, ws, lo, hi, places.get(start), shout)
             for m, new in zip(ws[lo:hi], new_words, strict=True):

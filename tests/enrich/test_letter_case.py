@@ -287,6 +287,12 @@ def test_datelines_with_several_places_and_a_country() -> None:
             "The oil price was higher in surprise trading.",
         ),
         ("BUSINESS LEADERS MET VOLKSWAGEN WORKERS ON MONDAY.", [], None),
+        (
+            "TUSK MET EMMANUEL MACRON ON MONDAY.",
+            [("EMMANUEL MACRON", "PERSON", True)],
+            "Tusk met Emmanuel Macron on Monday.",
+        ),
+        ("Talks in GENEVA and BERN ended.", [("GENEVA", "LOCATION", True), ("BERN", "LOCATION", True)], None),
         # Words in capitals inside prose stay as written without a cue: acronyms, brands, tickers.
         (
             "Shares of BILO food stores rose as UBS and NATO said.",
