@@ -104,10 +104,13 @@ class Enricher:
                 for t, s in zip(texts, skipped, strict=True)
             ]
         self.timings["ner"] += time.perf_counter() - start
-        return [
-            None if ms is None else _Read(_from_body(body, ms, r.cues), r.spellings)
-            for body, ms, r in zip(bodies, out, recased, strict=True)
+        # Mapping back to the body is part of the step: a failure there loses this article's entities,
+        # not the batch.
+        found = [
+            None if ms is None else self._step("ner", s, partial(_from_body, body, ms, r.cues))
+            for body, ms, r, s in zip(bodies, out, recased, skipped, strict=True)
         ]
+        return [None if f is None else _Read(f, r.spellings) for f, r in zip(found, recased, strict=True)]
 
     def _link(self, read: _Read, body: str) -> list[linking.Group]:
         groups = linking.link(read.mentions, self._resolve, read.spellings)
@@ -292,8 +295,11 @@ def _possessive_name(body: str, m: ner.RawMention) -> ner.RawMention:
     if m.type != "ORG" or tail.lower() not in ("'s", "’s") or body[m.end + 2 : m.end + 3].isalnum():
         return m
     after = _NEXT_WORD.match(body, m.end + 2)
-    word = "" if after is None else after.group(1).lower()
+    word = (after.group(1) or "").lower() if after is not None else ""
+    nxt = body[after.end() : after.end() + 1] if after is not None else ""
     if word and word not in STOP_WORDS and word not in REPORTING_VERBS and word not in _MARKET_VERBS:
+        return m
+    if not word and (nxt.isalnum() or nxt in "$€£¥%"):  # "Apple's 5% stake", "Apple's $2 billion"
         return m
     return replace(m, end=m.end + 2, text=body[m.start : m.end + 2])
 
