@@ -760,6 +760,17 @@ def _name_part(run: list[int], kinds: list[str]) -> list[int]:
     return part
 
 
+_CAPS = re.compile(r"[^\W\d_a-z]{2}")
+
+
+def _quoted(line: str) -> bool:
+    """Whether a prose line has a word in capitals that may be re-cased (acronyms are left as written)."""
+    return bool(_CAPS.search(line)) and any(
+        m.group().isupper() and is_shouted(m.group()) and not is_acronym(m.group())
+        for m in _WORD.finditer(line)
+    )
+
+
 def _short_runs(line: str, ws: list[re.Match[str]], taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
     # Words in capitals inside a prose line, outside the shouted stretches: (first, end) word indices.
     out: list[tuple[int, int]] = []
@@ -811,7 +822,7 @@ def recase(text: str, lex: Lexicon | None = None) -> Recased:
             titled.add(start)
         if spans := _shouted_spans(line, dateline):
             shouted[start] = spans
-    if not shouted and not titled and not re.search(r"[^\W\d_a-z]{2}", text):
+    if not shouted and not titled and not any(_quoted(line) for start, line in lines):
         return Recased(text)
     for start, line in lines:
         if start in titled:

@@ -8,6 +8,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 
 from services.contracts import Entity, EntityType, Mention
@@ -32,6 +33,7 @@ def normalize(surface: str) -> str:
     return _SPACE.sub(" ", unicodedata.normalize("NFC", surface).translate(_QUOTES)).strip()
 
 
+@lru_cache(maxsize=1 << 16)
 def key(surface: str) -> str:
     """The identity of a surface form whatever its case and accents: "MADRID", "Madrid", "SÁNCHEZ",
     "SANCHEZ" and "Sánchez" are one."""
@@ -175,7 +177,6 @@ def link(
 
 
 _TOKEN = re.compile(r"[^\W\d_][\w'’-]*")
-_MAX_FORM_WORDS = 6
 SWEPT = "SWEPT"
 
 
@@ -208,28 +209,44 @@ def complete(groups: Sequence[Group], text: str, common: Callable[[str], bool]) 
                     want((key(word),), g)
     if not targets:
         return
+    sizes: dict[str, set[int]] = defaultdict(set)  # first word of a name -> its lengths in words
+    for form in targets:
+        sizes[form[0]].add(len(form))
     taken = [(m.start, m.end) for g in groups for m in g.mentions]
     tokens = list(_TOKEN.finditer(text))
     i = 0
     while i < len(tokens):
-        for size in range(min(_MAX_FORM_WORDS, len(tokens) - i), 0, -1):
+        step = 1
+        first = tokens[i].group()
+        # Only a capitalised word starts a mention; a possessive ends one before its 's.
+        lengths = set()
+        if first[0].isupper():
+            lengths = sizes.get(key(first), set()) | (
+                sizes.get(key(first[:-2]), set()) if _possessive(first) else set()
+            )
+        for size in sorted((n for n in lengths if i + n <= len(tokens)), reverse=True):
             run = tokens[i : i + size]
             if any(text[a.end() : b.start()] != " " for a, b in pairwise(run)):
                 continue
+            whole = tuple(key(t.group()) for t in run)
             last = run[-1].group()
-            end = run[-1].end() - (2 if len(last) > 3 and last[-2] in "'’" and last[-1] in "sS" else 0)
-            words = [t.group() for t in run[:-1]] + [text[run[-1].start() : end]]
-            hit = targets.get(tuple(key(w) for w in words))
+            form = whole if whole in targets or not _possessive(last) else (*whole[:-1], key(last[:-2]))
+            hit = targets.get(form)
             start = run[0].start()
-            if hit is None or not text[start].isupper() or any(a < end and start < b for a, b in taken):
+            end = run[-1].end() - (0 if form == whole else 2)
+            if hit is None or any(a < end and start < b for a, b in taken):
                 continue
             hit.mentions.append(RawMention(start, end, text[start:end], hit.best_type(), SWEPT))
             taken.append((start, end))
-            i += size - 1
+            step = size
             break
-        i += 1
+        i += step
     for g in groups:
         g.mentions.sort(key=lambda m: m.start)
+
+
+def _possessive(word: str) -> bool:
+    return len(word) > 3 and word[-2] in "'’" and word[-1] in "sS"
 
 
 def salience(group: Group, text_len: int, title: str) -> float:
