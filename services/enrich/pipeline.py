@@ -25,7 +25,7 @@ from services.enrich.summary import summarize
 from services.enrich.textutil import word_count
 from services.enrich.topics import TAXONOMY_ID, TopicModel
 
-ENRICHER_VERSION = "1.3.0"
+ENRICHER_VERSION = "1.4.0"
 _WORDS_PER_MINUTE = 230
 _MAX_TAG_ENTITIES = 5
 _MIN_TAG_SALIENCE = 0.35
