@@ -6,22 +6,44 @@ takes the spelling the article's own prose gives it ("PEDRO SÁNCHEZ" -> "Pedro 
 gazetteer's ("PORTUGAL" -> "Portugal"), stays upper when it is an acronym ("NATO"), becomes lower case
 when it is a common English word ("SAID" -> "said") and is title-cased when it is none of these (a
 name seen only in capitals).
+
+Names in capitals are also read from the shape of the sentence, because English words make names too
+("MARINE LE PEN", "EMMANUEL MACRON"): a run of two to four capitalised words before a reporting verb
+("... SAID") or after a person's title ("PRESIDENT ...") is a person, and capitals after "in", "at" or
+"from" are a place. These readings come back as cues that type what the model reads there. Inside a
+prose line, a few words in capitals are re-cased only on such evidence ("The mayor of SAO PAULO",
+"LE PEN denied"); otherwise they stay as written (acronyms, tickers).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.lookups import Lookups
 from spacy.util import get_package_path
 
+from services.contracts import EntityType
 from services.enrich.geo import fold, gazetteer
-from services.enrich.names import PARTICLES, is_acronym, is_shouted, title_word, word_set
+from services.enrich.names import (
+    NAME_PARTICLES,
+    PARTICLES,
+    PERSON_OBJECT_VERBS,
+    PERSON_TITLES,
+    REPORTING_VERBS,
+    is_acronym,
+    is_shouted,
+    lower,
+    title_word,
+    upper_initial,
+    word_set,
+)
 from services.enrich.ner import DEFAULT_MODEL
 
 _WORD = re.compile(r"[^\W\d_](?:[\w'’-]|\.(?=\w))*", re.UNICODE)
@@ -40,6 +62,23 @@ _DATELINE_TAIL = re.compile(
     r"(?:(?P<dash>[—–]|--?(?=\s))|(?P<date>\d{4}-\d\d-\d\d))"
 )
 _PLACE_GAP = re.compile(r"\.? ")
+_PLACE_SEP = re.compile(r" ?/ ?")  # "BEIJING/TOKYO (Reuters) -": a story filed from two places
+_MAX_PLACES = 4
+# Words after which capitals name a place ("In KHARKIV, rescuers ...").
+_PLACE_PREPOSITIONS = frozenset({"in", "at", "from"})
+# The last word of an organisation's name ("THE WORLD TRADE ORGANIZATION SAID").
+_ORG_HEADS = word_set(
+    """
+    ministry council department agency commission committee parliament congress senate assembly bank
+    university party court office bureau authority service corporation company association federation
+    organization organisation institute foundation board cabinet government police army navy union
+    league alliance fund group holdings airlines airways inc corp ltd plc
+    """
+)
+# Word kinds that can be part of a name read from the shape of a sentence.
+_NAME, _COMMON, _PARTICLE = "name", "common", "particle"
+_IN_NAME = frozenset({_NAME, _COMMON, _PARTICLE})
+_MAX_NAME_WORDS = 4
 _CALENDAR = word_set(
     "monday tuesday wednesday thursday friday saturday sunday january february april june july august "
     "september october november december"
@@ -72,7 +111,7 @@ class Lexicon:
 
     def pos(self, word: str) -> frozenset[str]:
         """Parts of speech a word form can have ("officials" -> noun); empty for an unknown word."""
-        w = word.lower()
+        w = lower(word)
         found = set()
         for pos in _POS:
             lemmas = self.index.get(pos, frozenset())
@@ -135,12 +174,12 @@ def _cased_like(form: str, word: str) -> str:
     if form.casefold() == word.casefold():
         return form
     if form.islower():
-        return word.lower()
+        return lower(word)
     if form.isupper():
         return word
     if len(form) != len(word):
         return title_word(word)
-    return "".join(c.upper() if f.isupper() else c.lower() for c, f in zip(word, form, strict=True))
+    return "".join(upper_initial(c) if f.isupper() else lower(c) for c, f in zip(word, form, strict=True))
 
 
 def _countryish(words: tuple[str, ...]) -> bool:
@@ -190,7 +229,7 @@ class _Evidence:
 
     def _run(self, line: str, run: list[re.Match[str]]) -> None:
         # Capitalised words in a row: a name ("Pedro Sánchez spoke"), even at the start of a sentence.
-        while run and run[0].group().lower() in STOP_WORDS:
+        while run and lower(run[0].group()) in STOP_WORDS:
             run = run[1:]
         words = [m.group() for m in run]
         for m, w in zip(run, words, strict=True):
@@ -203,7 +242,8 @@ class _Evidence:
         for size in range(2, _MAX_PHRASE + 1):
             for i in range(len(words) - size + 1):
                 part = tuple(words[i : i + size])
-                self.phrases.setdefault(tuple(fold(w) for w in part), part)
+                if not any(w.isupper() and len(w) > 1 for w in part):  # capitals are no prose spelling
+                    self.phrases.setdefault(tuple(fold(w) for w in part), part)
 
 
 def _is_all_caps(line: str) -> bool:
@@ -222,33 +262,51 @@ def _is_title_case(line: str, words: list[str]) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Dateline:
-    """The opening of a wire story: where it was filed and by which agency ("PARIS, March 3 (AFP) —")."""
+    """The opening of a wire story: where it was filed and by which agency ("PARIS, March 3 (AFP) —").
 
-    place: tuple[int, int]
+    A story filed from several places names them all ("BEIJING/TOKYO (Reuters) —").
+    """
+
+    places: tuple[tuple[int, int], ...]
     credit: tuple[int, int] | None
     dash: tuple[int, int] | None
     # A credit, a comma part or a date make it a dateline; a capital word and a dash alone may be a
     # heading ("SOCCER - ...").
     certain: bool
+    rest: tuple[int, int] | None = None  # the comma part: ", Brazil", ", March 3"
+
+    @property
+    def place(self) -> tuple[int, int]:
+        """The first place of the dateline."""
+        return self.places[0]
 
 
 def _dateline(line: str) -> Dateline | None:
-    """The all-caps place of a dateline at the start of a line, and its agency credit if any."""
+    """The all-caps places of a dateline at the start of a line, and its agency credit if any."""
+    places: list[tuple[int, int]] = []
     words: list[re.Match[str]] = []
     pos = len(line) - len(line.lstrip())
     for m in _WORD.finditer(line, pos):
-        if words and not _PLACE_GAP.fullmatch(line[pos : m.start()]):
+        gap = line[pos : m.start()]
+        if not m.group().isupper():
             break
-        if not m.group().isupper() or len(words) == _MAX_PHRASE + 1:
+        first = not words and not places and not gap
+        if first or (words and _PLACE_GAP.fullmatch(gap) and len(words) <= _MAX_PHRASE):
+            words.append(m)
+        elif words and _PLACE_SEP.fullmatch(gap) and len(places) < _MAX_PLACES - 1:
+            places.append((words[0].start(), words[-1].end()))
+            words = [m]
+        else:
             break
-        words.append(m)
         pos = m.end()
     if not words or (tail := _DATELINE_TAIL.match(line, pos)) is None:
         return None
+    places.append((words[0].start(), words[-1].end()))
     credit = tail.span("credit") if tail.group("credit") else None
     dash = tail.span("dash") if tail.group("dash") else None
-    certain = credit is not None or bool(tail.group("rest")) or bool(tail.group("date"))
-    return Dateline((words[0].start(), words[-1].end()), credit, dash, certain)
+    rest = tail.span("rest") if tail.group("rest") else None
+    certain = credit is not None or rest is not None or bool(tail.group("date"))
+    return Dateline(tuple(places), credit, dash, certain, rest)
 
 
 def datelines(text: str) -> list[Dateline]:
@@ -257,8 +315,11 @@ def datelines(text: str) -> list[Dateline]:
     for m in _LINE.finditer(text):
         if (found := _dateline(m.group())) is not None:
             s = m.start()
-            credit, dash = ((None if p is None else (s + p[0], s + p[1])) for p in (found.credit, found.dash))
-            out.append(Dateline((s + found.place[0], s + found.place[1]), credit, dash, found.certain))
+            credit, dash, rest = (
+                None if p is None else (s + p[0], s + p[1]) for p in (found.credit, found.dash, found.rest)
+            )
+            places = tuple((s + a, s + b) for a, b in found.places)
+            out.append(Dateline(places, credit, dash, found.certain, rest))
     return out
 
 
@@ -281,7 +342,7 @@ def _caps_runs(line: str) -> list[tuple[int, int]]:
 def _shouted_spans(line: str, dateline: Dateline | None) -> list[tuple[int, int]]:
     spans = _caps_runs(line)
     if dateline is not None:
-        spans.append(dateline.place)
+        spans.extend(dateline.places)
     spans.sort()
     merged: list[tuple[int, int]] = []
     for s, e in spans:
@@ -292,17 +353,67 @@ def _shouted_spans(line: str, dateline: Dateline | None) -> list[tuple[int, int]
     return merged
 
 
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """A stretch of the text whose type the shape of the copy gives: a person before "SAID", a place
+    after "in". ``strong``: the stretch is that entity, whatever the model reads there; otherwise it
+    only stands in for a stretch the model did not see at all."""
+
+    start: int
+    end: int
+    type: EntityType
+    strong: bool
+    # Read from the verb around the words only ("... SAID", "MET ..."): an organisation the model
+    # reads over the same words stays one, unless the text names the person by surname elsewhere.
+    by_verb: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Recased:
+    """A text re-cased for NER, the cues read on the way, and the prose spelling of capitalised words
+    (by case-folded word: "sanchez" -> "Sánchez")."""
+
+    text: str
+    cues: tuple[Cue, ...] = ()
+    spellings: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def _possessive(word: str) -> bool:
+    return len(word) > 3 and word[-2] in "'’" and word[-1] in "Ss"
+
+
 class _Recaser:
     """Chooses the prose spelling of each shouted word of one text."""
 
     def __init__(self, ev: _Evidence, lex: Lexicon) -> None:
         self._ev = ev
         self._lex = lex
+        self._placed: set[int] = set()  # words of the current line that end a place cue
 
-    def span(self, line: str, words: list[re.Match[str]], place: tuple[int, int] = (0, 0)) -> list[str]:
-        """Prose spellings of the shouted words of a line; words inside ``place`` name a dateline's place."""
+    def new_line(self) -> None:
+        """Forget what was read on the previous line."""
+        self._placed = set()
+
+    def span(
+        self,
+        line: str,
+        ws: list[re.Match[str]],
+        lo: int,
+        hi: int,
+        places: list[tuple[int, int]] | None = None,
+        shout: bool = True,
+    ) -> tuple[list[str], list[Cue]]:
+        """Prose spellings of the words ``ws[lo:hi]`` of a line, and the cues they give.
+
+        ``ws`` are all the words of the line (the context of the stretch); words inside ``places``
+        name a dateline's place. ``shout``: the stretch is shouted text, re-cased word by word; otherwise
+        it is a few words in capitals inside prose, re-cased only on evidence.
+        """
+        words = ws[lo:hi]
         texts = [m.group() for m in words]
         out: list[str | None] = [None] * len(words)
+        kinds: list[str] = [""] * len(words)
+        place_spans = places or []
 
         def adjacent(i: int) -> bool:
             return line[words[i].end() : words[i + 1].start()] == " "
@@ -314,32 +425,274 @@ class _Recaser:
                     continue
                 chunk = texts[i : i + size]
                 folded = tuple(fold(t) for t in chunk)
-                forms = self._ev.phrases.get(folded) or _place_phrases().get(folded)
+                prose = self._ev.phrases.get(folded)
+                forms = prose or _place_phrases().get(folded)
                 if forms is not None:
                     out[i : i + size] = [_cased_like(f, t) for f, t in zip(forms, chunk, strict=True)]
+                    kinds[i : i + size] = [_NAME if prose else "place"] * size
                     i += size
                     break
             else:
                 i += 1
-        for i, (m, word) in enumerate(zip(words, texts, strict=True)):
+        for i, m in enumerate(words):
+            if out[i] is None and any(s <= m.start() < e for s, e in place_spans):
+                first = any(s == m.start() for s, _ in place_spans)
+                out[i] = self._place_word(texts[i], not first)
+                kinds[i] = "place"
+            elif not kinds[i]:
+                kinds[i] = self._kind(texts[i])
+        cues = self._places_after_prepositions(line, ws, lo, out, kinds)
+        cues += self._name_runs(line, ws, lo, out, kinds, shout)
+        for i, word in enumerate(texts):
             if out[i] is None:
-                in_place = place[0] <= m.start() < place[1]
-                out[i] = self._place_word(word, i > 0 and in_place) if in_place else self._word(word)
+                out[i] = self._word(word) if shout else self._quoted_word(word)
         result: list[str] = []
         for m, word, chosen in zip(words, texts, out, strict=True):
             new = chosen or word
             if new[:1].islower() and _initial(line, m.start()):
-                new = new[:1].upper() + new[1:]
+                new = upper_initial(new)
             result.append(new if len(new) == len(word) else word)
-        return result
+        return result, cues
+
+    def _kind(self, word: str) -> str:
+        """What a shouted word can be in a name read from the shape of a sentence."""
+        base = word[:-2] if _possessive(word) else word
+        low, key = lower(base), fold(base)
+        if not is_shouted(base):
+            return "fixed"
+        if low in REPORTING_VERBS:
+            return "verb"
+        if low in STOP_WORDS:
+            return "stop"
+        if low in NAME_PARTICLES:
+            return _PARTICLE
+        if low in _CALENDAR or low in PERSON_TITLES or low in _ROLES or low.removesuffix("s") in _ROLES:
+            return "role"
+        if is_acronym(base):
+            return "acronym"
+        ev = self._ev
+        cased = sum(ev.cased[key].values()) if key in ev.cased else 0
+        if ev.lower[key] > cased:
+            return _COMMON
+        place = _place_phrases().get((key,))
+        if place is not None and (_countryish(place) or not self._lex.pos(base) - {"noun"}):
+            return "place"
+        pos = self._lex.pos(base)
+        if low.endswith(("man", "woman")) and pos and not cased:  # "ENGLISHMAN CHARLTON", "CHAIRMAN"
+            return "role"
+        if cased or (self._lex and not pos):
+            return _NAME
+        return _COMMON
+
+    def _plain_noun(self, word: str) -> bool:
+        # A noun of the dictionary as it stands, and nothing else: "MACRON", not "WORKERS" nor "STAFF".
+        return self._lex.pos(word) == {"noun"} and lower(word) in self._lex.index.get("noun", frozenset())
+
+    def _verb_only(self, word: str) -> bool:
+        pos = self._lex.pos(word)
+        return "verb" in pos and "noun" not in pos
+
+    def _place_like(self, word: str, kind: str) -> bool:
+        # A one-word place of the gazetteer that is no common English word ("SURPRISE", Arizona, is).
+        return not is_acronym(word) and (kind == "country" or not self._lex.pos(word) - {"noun"})
+
+    def _name_word(self, word: str, inner: bool) -> str:
+        """A shouted word of a name: the prose spelling, else title case (inner particles lower)."""
+        if _possessive(word):
+            return self._name_word(word[:-2], inner) + word[-2] + "s"
+        cased = self._ev.cased.get(fold(word))
+        if cased:
+            return _cased_like(cased.most_common(1)[0][0], word)
+        return lower(word) if inner and lower(word) in PARTICLES else title_word(word)
+
+    def _name(self, out: list[str | None], texts: list[str], idx: list[int]) -> None:
+        for n, k in enumerate(idx):
+            out[k] = self._name_word(texts[k], n > 0)
+
+    def _places_after_prepositions(
+        self, line: str, ws: list[re.Match[str]], lo: int, out: list[str | None], kinds: list[str]
+    ) -> list[Cue]:
+        # "In KHARKIV," / "POLICE IN GLASGOW ARRESTED": capitals after in/at/from name a place.
+        cues: list[Cue] = []
+        texts = [m.group() for m in ws]
+        placed = self._placed
+        for i in range(len(kinds)):
+            k = lo + i
+            if k == 0 or line[ws[k - 1].end() : ws[k].start()] != " ":
+                continue
+            # "in GENEVA and BERN": a place after "and"/"or" that follows a place continues the list.
+            listed = (
+                lower(texts[k - 1]) in ("and", "or")
+                and k - 2 in placed
+                and line[ws[k - 2].end() : ws[k - 1].start()] == " "
+            )
+            if (lower(texts[k - 1]) not in _PLACE_PREPOSITIONS and not listed) or kinds[i] in (
+                "stop",
+                "verb",
+                "role",
+                "fixed",
+            ):
+                continue
+            if _possessive(texts[k]) or (
+                i > 0 and out[i] is not None and kinds[i - 1] == kinds[i] == "place"
+            ):
+                continue
+            run = [i]
+            while (
+                len(run) < _MAX_PHRASE
+                and run[-1] + 1 < len(kinds)
+                and line[ws[lo + run[-1]].end() : ws[lo + run[-1] + 1].start()] == " "
+                and kinds[run[-1] + 1] in (*_IN_NAME, "place")
+                and not _possessive(texts[lo + run[-1]])
+            ):
+                run.append(run[-1] + 1)
+            for size in range(len(run), 0, -1):
+                part = run[:size]
+                place = gazetteer().place(" ".join(texts[lo + j] for j in part))
+                if place is not None and (size > 1 or self._place_like(texts[k], place.kind)):
+                    if any(out[j] is None for j in part):
+                        self._name(out, [texts[lo + j] for j in range(len(kinds))], part)
+                    cues.append(Cue(ws[lo + part[0]].start(), ws[lo + part[-1]].end(), "LOCATION", True))
+                    placed.add(lo + part[-1])
+                    break
+            else:
+                # A name English does not know ("In KHAN YOUNIS,"); common words stay out of it.
+                named = [j for j in run[:3] if kinds[j] in (_NAME, _PARTICLE) and out[j] is None]
+                named = named[: next((n for n, j in enumerate(named) if j != named[0] + n), len(named))]
+                if named and named[0] == i and kinds[i] == _NAME:
+                    self._name(out, [texts[lo + j] for j in range(len(kinds))], named)
+                    cues.append(Cue(ws[lo + named[0]].start(), ws[lo + named[-1]].end(), "LOCATION", False))
+                    placed.add(lo + named[-1])
+        return cues
+
+    def _name_runs(
+        self,
+        line: str,
+        ws: list[re.Match[str]],
+        lo: int,
+        out: list[str | None],
+        kinds: list[str],
+        shout: bool,
+    ) -> list[Cue]:
+        # Runs of words that may form a name, typed by what stands around them.
+        cues: list[Cue] = []
+        texts = [m.group() for m in ws[lo : lo + len(kinds)]]
+
+        def gap(k: int) -> str:  # between ws[k] and ws[k + 1]
+            return line[ws[k].end() : ws[k + 1].start()]
+
+        i = 0
+        while i < len(kinds):
+            if kinds[i] not in _IN_NAME or out[i] is not None:
+                i += 1
+                continue
+            j = i + 1
+            while (
+                j < len(kinds)
+                and kinds[j] in _IN_NAME
+                and out[j] is None
+                and gap(lo + j - 1) == " "
+                and not _possessive(texts[j - 1])
+            ):
+                j += 1
+            cues += self._run(line, ws, lo, list(range(i, j)), out, kinds, shout)
+            i = j
+        return cues
+
+    def _run(
+        self,
+        line: str,
+        ws: list[re.Match[str]],
+        lo: int,
+        run: list[int],
+        out: list[str | None],
+        kinds: list[str],
+        shout: bool,
+    ) -> list[Cue]:
+        texts = [m.group() for m in ws[lo : lo + len(kinds)]]
+        first, last = lo + run[0], lo + run[-1]
+        before = (
+            ws[first - 1].group()
+            if first > 0 and line[ws[first - 1].end() : ws[first].start()] == " "
+            else ""
+        )
+        after = (
+            ws[last + 1].group()
+            if last + 1 < len(ws) and line[ws[last].end() : ws[last + 1].start()] == " "
+            else ""
+        )
+        titled = lower(before) in PERSON_TITLES
+        reports = lower(after) in REPORTING_VERBS and not _possessive(texts[run[-1]])
+        if lower(before) in PERSON_OBJECT_VERBS and not (titled or reports):
+            # The object of "MET": a name when it ends in a word English does not know ("XI JINPING",
+            # not "BUSINESS LEADERS" nor "VOLKSWAGEN WORKERS").
+            part = _name_part(run, kinds)
+            surname = len(part) >= 2 and (
+                kinds[part[-1]] == _NAME or (kinds[part[-2]] == _NAME and self._plain_noun(texts[part[-1]]))
+            )
+            if surname:
+                self._name(out, texts, part)
+                end = ws[lo + part[-1]].end() - (2 if _possessive(texts[part[-1]]) else 0)
+                return [Cue(ws[lo + part[0]].start(), end, "PERSON", True, by_verb=True)]
+        if titled or reports:
+            # The subject of "... SAID" ends at the verb; a name after a title starts there.
+            part = _name_part(run if titled else run[::-1], kinds)
+            part = part if titled else part[::-1]
+            if titled:  # a name after a title ends before a verb ("PRESIDENT XI JINPING ARRIVED")
+                verb = next((n for n, k in enumerate(part) if n and self._verb_only(texts[k])), len(part))
+                part = part[:verb]
+            while len(part) > 1 and kinds[part[-1]] == _PARTICLE:
+                part = part[:-1]
+            head = lower(texts[part[-1]].rstrip("'’Ss") if _possessive(texts[part[-1]]) else texts[part[-1]])
+            has_name = any(kinds[k] == _NAME for k in part) or any(kinds[k] == _PARTICLE for k in part[:-1])
+            etype: EntityType | None = None
+            if head in _ORG_HEADS and len(part) >= 2 and not titled and (has_name or len(part) >= 3):
+                etype = "ORG"
+            elif has_name and (len(part) >= 2 or titled):
+                etype = "PERSON"
+            if etype is not None or (has_name and reports and shout):
+                self._name(out, texts, part)
+            if etype is not None:
+                end = ws[lo + part[-1]].end() - (2 if _possessive(texts[part[-1]]) else 0)
+                return [Cue(ws[lo + part[0]].start(), end, etype, True, by_verb=not titled)]
+            return []
+        # No cue: a particle makes a name of its neighbours ("CHARLES DE GAULLE"), and a word of one or
+        # two letters next to a name is part of it ("XI JINPING").
+        for n, k in enumerate(run):
+            if kinds[k] == _PARTICLE and n < len(run) - 1:
+                part = run[max(0, n - 1) : n + 3]
+                if any(kinds[x] != _PARTICLE for x in part):
+                    self._name(out, texts, [x for x in part if out[x] is None])
+        for n, k in enumerate(run):
+            short = sum(c.isalpha() for c in texts[k]) <= 2
+            near = [run[x] for x in (n - 1, n + 1) if 0 <= x < len(run)]
+            if out[k] is None and short and kinds[k] == _COMMON and any(kinds[x] == _NAME for x in near):
+                out[k] = title_word(texts[k])
+        return []
+
+    def _quoted_word(self, word: str) -> str:
+        """A word in capitals inside prose, with no cue: the prose spelling, else a country or a
+        nationality ("PORTUGAL"), else as written (an acronym, a ticker, a brand: "BILO")."""
+        if _possessive(word):
+            return self._quoted_word(word[:-2]) + word[-2:]
+        if not is_shouted(word) or is_acronym(word):
+            return word
+        key = fold(word)
+        cased = self._ev.cased.get(key)
+        if cased and sum(cased.values()) >= max(self._ev.lower[key], 1):
+            return _cased_like(cased.most_common(1)[0][0], word)
+        place = _place_phrases().get((key,))
+        if place is not None and _countryish(place):
+            return _cased_like(place[0], word)
+        return word
 
     def _word(self, word: str) -> str:
         """The prose spelling of one shouted word."""
-        if len(word) > 3 and word[-2] in "'’" and word[-1] in "Ss":  # possessive: decide on the name
+        if _possessive(word):  # possessive: decide on the name
             return self._word(word[:-2]) + word[-2] + "s"
         if not is_shouted(word):
-            return word.lower() if word == "A" else word
-        ev, key, low = self._ev, fold(word), word.lower()
+            return lower(word) if word == "A" else word
+        ev, key, low = self._ev, fold(word), lower(word)
         # 1. The article's own prose: how it writes the word mid-sentence, in a name, as an acronym.
         cased = ev.cased.get(key)
         if cased and sum(cased.values()) >= max(ev.lower[key], ev.caps[key]):
@@ -374,42 +727,103 @@ class _Recaser:
             return _cased_like(cased.most_common(1)[0][0], word)
         if not is_shouted(word) or is_acronym(word):
             return word
-        return word.lower() if inner and word.lower() in PARTICLES else title_word(word)
+        return lower(word) if inner and lower(word) in PARTICLES else title_word(word)
 
     def titled(self, word: str, first: bool) -> str:
         """A word of a title-case heading: lower case when the prose writes it so or it is a stop word."""
         key = fold(word)
-        lower = self._ev.lower[key]
+        lower_n = self._ev.lower[key]
         cased = sum(self._ev.cased[key].values()) if key in self._ev.cased else 0
-        if (lower and lower >= cased) or word.lower() in STOP_WORDS:
-            low = word.lower()
-            return low.capitalize() if first else low
+        if (lower_n and lower_n >= cased) or lower(word) in STOP_WORDS:
+            low = lower(word)
+            return upper_initial(low) if first else low
         return word
+
+    def spellings(self) -> dict[str, str]:
+        """The prose spelling of each word the prose capitalises (mid-sentence first, then anywhere)."""
+        out: dict[str, str] = {}
+        for table in (self._ev.cased, self._ev.weak):
+            for k, forms in table.items():
+                form = forms.most_common(1)[0][0]
+                if not is_shouted(form):
+                    out.setdefault(k, form)
+        return out
+
+
+def _name_part(run: list[int], kinds: list[str]) -> list[int]:
+    # The first words of a run that make one name: at most _MAX_NAME_WORDS besides particles.
+    part: list[int] = []
+    for k in run:
+        if sum(kinds[x] != _PARTICLE for x in [*part, k]) > _MAX_NAME_WORDS:
+            break
+        part.append(k)
+    return part
+
+
+_CAPS = re.compile(r"[^\W\d_a-z]{2}")
+
+
+def _quoted(line: str) -> bool:
+    """Whether a prose line has a word in capitals that may be re-cased (acronyms are left as written)."""
+    return bool(_CAPS.search(line)) and any(
+        m.group().isupper() and is_shouted(m.group()) and not is_acronym(m.group())
+        for m in _WORD.finditer(line)
+    )
+
+
+def _short_runs(line: str, ws: list[re.Match[str]], taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    # Words in capitals inside a prose line, outside the shouted stretches: (first, end) word indices.
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(ws):
+        m = ws[i]
+        if not (m.group().isupper() and sum(c.isalpha() for c in m.group()) > 1) or any(
+            s <= m.start() < e for s, e in taken
+        ):
+            i += 1
+            continue
+        j = i + 1
+        while (
+            j < len(ws)
+            and ws[j].group().isupper()
+            and not any(c.isalpha() for c in line[ws[j - 1].end() : ws[j].start()])
+        ):
+            j += 1
+        out.append((i, j))
+        i = j
+    return out
 
 
 def restore_case(text: str, lex: Lexicon | None = None) -> str:
     """Return a same-length copy of ``text`` with headings, datelines and shouted text re-cased as prose."""
+    return recase(text, lex).text
+
+
+def recase(text: str, lex: Lexicon | None = None) -> Recased:
+    """Re-case ``text`` for NER (same length), with the cues and prose spellings read on the way."""
     lexicon_ = default_lexicon() if lex is None else lex
     lines = [(m.start(), m.group()) for m in _LINE.finditer(text)]
     shouted: dict[int, list[tuple[int, int]]] = {}
-    places: dict[int, tuple[int, int]] = {}
+    places: dict[int, list[tuple[int, int]]] = {}
     dashes: list[tuple[int, int]] = []
     titled: set[int] = set()
+    caps_lines: set[int] = set()
     ev = _Evidence()
     for start, line in lines:
         if (dateline := _dateline(line)) is not None and dateline.certain:
-            places[start] = dateline.place
+            places[start] = list(dateline.places)
         if dateline is not None and dateline.dash is not None:
             dashes.append((start + dateline.dash[0], start + dateline.dash[1]))
         if _is_all_caps(line):
             shouted[start] = [(0, len(line))]
+            caps_lines.add(start)
             continue
         if _is_title_case(line, _WORD.findall(line)):
             titled.add(start)
         if spans := _shouted_spans(line, dateline):
             shouted[start] = spans
-    if not shouted and not titled:
-        return text
+    if not shouted and not titled and not any(_quoted(line) for start, line in lines):
+        return Recased(text)
     for start, line in lines:
         if start in titled:
             continue
@@ -420,20 +834,33 @@ def restore_case(text: str, lex: Lexicon | None = None) -> str:
         ev.add(line, pos)
     recaser = _Recaser(ev, lexicon_)
     chars = list(text)
+    cues: list[Cue] = []
     for s, e in dashes:
         # The dash after a dateline ends it: the model reads "London — Fumio Kishida met" as two
         # places, "London . Fumio Kishida met" as a place and a person.
         chars[s:e] = "." + " " * (e - s - 1)
     for start, line in lines:
         spans = shouted.get(start, [])
+        ws = list(_WORD.finditer(line))
+        recaser.new_line()
         if start in titled:
-            for i, m in enumerate(_WORD.finditer(line)):
+            for i, m in enumerate(ws):
                 new = recaser.titled(m.group(), i == 0)
                 inside = any(s <= m.start() < e for s, e in spans)
                 if not inside and len(new) == len(m.group()):
                     chars[start + m.start() : start + m.end()] = new
-        for s, e in spans:
-            words = list(_WORD.finditer(line, s, e))
-            for m, new in zip(words, recaser.span(line, words, places.get(start, (0, 0))), strict=True):
+        stretches = [
+            (lo, hi, True)
+            for s, e in spans
+            if (lo := next((i for i, m in enumerate(ws) if m.start() >= s), len(ws)))
+            < (hi := next((i for i, m in enumerate(ws) if m.start() >= e), len(ws)))
+        ]
+        if start not in caps_lines and start not in titled:
+            stretches += [(lo, hi, False) for lo, hi in _short_runs(line, ws, spans)]
+        stretches.sort()  # in reading order: a place list runs on from its first place
+        for lo, hi, shout in stretches:
+            new_words, found = recaser.span(line, ws, lo, hi, places.get(start), shout)
+            for m, new in zip(ws[lo:hi], new_words, strict=True):
                 chars[start + m.start() : start + m.end()] = new
-    return "".join(chars)
+            cues.extend(replace(c, start=start + c.start, end=start + c.end) for c in found)
+    return Recased("".join(chars), tuple(cues), MappingProxyType(recaser.spellings()))

@@ -49,8 +49,13 @@ class Gazetteer:
 
 
 def fold(name: str) -> str:
-    """Case-folded and without accents: capitals often drop them ("SAO PAULO", "ZURICH")."""
-    return "".join(c for c in unicodedata.normalize("NFKD", name.casefold()) if not unicodedata.combining(c))
+    """Case-folded and without accents: capitals often drop them ("SAO PAULO", "ZURICH").
+
+    The Turkish dotless "ı" folds to "i" as well: its capital is the plain "I", so "KILIÇDAROĞLU" in
+    capitals and "Kılıçdaroğlu" in prose are one name.
+    """
+    folded = unicodedata.normalize("NFKD", name.casefold().replace("ı", "i"))
+    return "".join(c for c in folded if not unicodedata.combining(c))
 
 
 def _named(surface: str) -> bool:

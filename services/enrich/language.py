@@ -105,8 +105,9 @@ class LanguageDetector:
 
     def detect(self, text: str, declared: str | None = None) -> Verdict:
         """Use the declared language when given; otherwise detect it from the text."""
-        if declared and declared.strip():
-            return Verdict(declared.strip().lower().replace("_", "-").split("-")[0], 1.0, "declared")
+        code = (declared or "").strip().lower().replace("_", "-").split("-")[0]
+        if code:  # "en-GB" is "en"; a declaration with no code ("-") is no declaration
+            return Verdict(code, 1.0, "declared")
         sample = " ".join(text[:_SAMPLE_CHARS].split())
         letters = "".join(c for c in sample if c.isalpha())
         if len(letters) >= _MIN_LETTERS:

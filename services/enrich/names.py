@@ -27,12 +27,65 @@ _NOT_ACRONYMS = frozenset({"MR", "MRS", "MS", "DR", "ST", "JR", "SR", "LTD", "PL
 PARTICLES = frozenset(
     {"of", "the", "and", "for", "on", "in", "de", "del", "della", "da", "do", "dos", "van", "von", "der"}
 )
+# Words that only occur inside personal names ("LE PEN", "DE GAULLE", "AL-ASSAD"): a shouted run
+# holding one is a name even when its other words are English ("MARINE LE PEN"). Never a name alone.
+NAME_PARTICLES = word_set("le la de da di du del della der den des dos das von van al el bin ibn abu")
+# Verbs that follow the subject of a wire sentence: a run of capitalised words before one of them is
+# its subject ("MICHEL BARNIER SAID", "McDonald's said").
+REPORTING_VERBS = word_set(
+    """
+    said says told tells added adds denied denies warned warns urged urges announced announces insisted
+    insists stressed stresses argued argues claimed claims vowed vows pledged pledges wrote writes
+    replied replies confirmed confirms rejected rejects accused accuses met meets visited visits spoke
+    speaks resigned resigns agreed agrees signed signs thanked thanks promised promises declared
+    declares admitted admits acknowledged acknowledges noted notes explained explains asked asks
+    responded responds suggested suggests proposed proposes ordered orders dismissed dismisses
+    condemned condemns welcomed welcomes defended defends blamed blames criticised criticises
+    criticized criticizes praised praises called calls appointed appoints nominated nominates
+    arrived arrives left leaves returned returns flew flies travelled traveled landed lands
+    will would could can may might should must shall is was has had does did
+    """
+)
+# Verbs whose object is often a person ("FUMIO KISHIDA MET XI JINPING ON THURSDAY").
+PERSON_OBJECT_VERBS = word_set(
+    """
+    met meets told tells urged urges thanked thanks welcomed welcomes praised praises criticised
+    criticises criticized criticizes accused accuses invited invites hosted hosts phoned congratulated
+    replaced replaces succeeded succeeds appointed appoints nominated nominates
+    """
+)
+# Titles written before a person's name ("PRESIDENT XI JINPING", "SUPERINTENDENT KIRSTY McDONALD").
+PERSON_TITLES = word_set(
+    """
+    president minister chancellor premier mayor governor senator congressman congresswoman king queen
+    prince princess pope cardinal bishop archbishop rabbi imam general colonel captain admiral commander
+    lieutenant sergeant major secretary spokesman spokeswoman spokesperson chairman chairwoman
+    chairperson chief ceo executive judge justice leader ambassador envoy director coach manager
+    striker midfielder defender goalkeeper lawyer attorney lawmaker sheriff commissioner professor
+    doctor dr mr mrs ms sir lord lady dame rep sen gov superintendent inspector detective counterpart
+    candidate rival challenger opponent nominee founder owner
+    englishman englishwoman irishman irishwoman scotsman scotswoman welshman welshwoman frenchman
+    frenchwoman dutchman dutchwoman countryman countrywoman compatriot
+    """
+)
 _INITIALISM = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]?\.?")
 _PARTS = re.compile(r"([-'’])")
 
 
 def _letters(word: str) -> list[str]:
     return [c for c in word if c.isalpha()]
+
+
+def lower(text: str) -> str:
+    """Lower case of the same length: the Turkish capital "İ" becomes "i" (``str.lower`` adds a
+    combining dot: "DİYARBAKIR" would read "di̇yarbakir")."""
+    return text.replace("İ", "i").lower()
+
+
+def upper_initial(text: str) -> str:
+    """Upper-case the first letter only when that keeps the length ("ß" has no one-letter capital)."""
+    first = text[:1].upper()
+    return (first if len(first) == 1 else text[:1]) + text[1:]
 
 
 def is_shouted(word: str) -> bool:
@@ -69,9 +122,9 @@ def title_word(word: str) -> str:
     for i, piece in enumerate(pieces):
         after_apostrophe = i > 0 and pieces[i - 1] in ("'", "’")
         if after_apostrophe and len(piece) <= 1:  # a possessive or contraction: "'S", "'T"
-            out.append(piece.lower())
+            out.append(lower(piece))
         else:
-            out.append(piece[:1].upper() + piece[1:].lower())
+            out.append(upper_initial(piece[:1]) + lower(piece[1:]))
     return "".join(out)
 
 
@@ -88,8 +141,8 @@ def display_name(surface: str, short_upper: bool = True) -> str:
     for i, word in enumerate(words):
         if not is_shouted(word) or is_acronym(word):
             out.append(word)
-        elif i > 0 and word.lower() in PARTICLES:
-            out.append(word.lower())
+        elif i > 0 and lower(word) in PARTICLES:
+            out.append(lower(word))
         else:
             out.append(title_word(word))
     return " ".join(out)

@@ -10,6 +10,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from services.contracts import EntityType
+from services.enrich.names import word_set
 
 # OntoNotes labels of the English pipelines; numeric types (DATE, MONEY, ...) are dropped.
 LABEL_MAP: dict[str, EntityType] = {
@@ -33,7 +34,16 @@ _EXCLUDE = ["tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "morp
 CHAR_BUDGET = 30_000
 _LEADING = ("the ", "The ", "THE ")
 _SHORT_LINE = 40
-_TRAILING = ("'s", "’s", "'", "’")
+_TRAILING = ("'s", "’s", "'S", "’S", "'", "’")
+_DANGLING = word_set("and or of the for in on at to with by from a an")
+# Words written with a full stop that may end a name ("Acme Inc.", "Sammy Davis Jr."); a full stop after
+# any other word ends the sentence, not the name ("National Rally.").
+_ABBREVIATIONS = word_set(
+    """
+    inc corp co cos ltd plc llc llp lp bros jr sr st mt ft dept univ assn intl natl gen col lt sgt capt
+    cmdr adm prof dr mr mrs ms gov sen rep ave blvd rd no vs
+    """
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +55,7 @@ class RawMention:
     text: str
     type: EntityType
     label: str
+    country: str | None = None  # a country the text gives for it ("SAO PAULO, Brazil (AP) —")
 
 
 def load_model(name: str) -> Language:
@@ -73,9 +84,23 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
             break
     while end > start and not text[end - 1].isalnum() and text[end - 1] not in ".)":
         end -= 1
+    if end > start and text[end - 1] == "." and not _abbreviation(text[start:end]):
+        end -= 1
+        while end > start and not text[end - 1].isalnum() and text[end - 1] != ")":
+            end -= 1
     while start < end and not text[start].isalnum():
         start += 1
+    # A name does not end in a lower-case function word ("Mines and" of "Mines and Energy Ministry").
+    head, _, last = text[start:end].rpartition(" ")
+    if head.strip() and last in _DANGLING:
+        end = start + len(head.rstrip())
     return start, end
+
+
+def _abbreviation(surface: str) -> bool:
+    """Whether a name ending in a full stop ends in an abbreviation: "U.S.", "John F.", "Acme Inc."."""
+    last = surface.rsplit(None, 1)[-1][:-1]
+    return "." in last or (len(last) == 1 and last.isalpha()) or last.lower() in _ABBREVIATIONS
 
 
 def line_pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.contracts import EnrichedArticle
-from services.enrich.casing import datelines, restore_case
-from services.enrich.geo import gazetteer
-from services.enrich.linking import link
-from services.enrich.names import display_name, title_word
-from services.enrich.ner import RawMention, line_pieces
+from services.enrich.casing import datelines, recase, restore_case
+from services.enrich.geo import fold, gazetteer
+from services.enrich.linking import CUE, DATELINE, complete, link, spelling
+from services.enrich.names import display_name, lower, title_word
+from services.enrich.ner import RawMention, line_pieces, trim_span
 from services.enrich.pipeline import Enricher
 from services.enrich.resolve import Resolver
 from tests.enrich.conftest import Make
@@ -130,8 +130,16 @@ PROSE = [
         "Kishida told reporters in Washington that Japan would raise defence spending.",
         "Biden said the United States welcomed the decision.",
     ],
+    [
+        "Keir Starmer met Giorgia Meloni in Rome on Tuesday to discuss migration across the Mediterranean.",
+        "Starmer said the talks with Italy had been useful and that Britain would help.",
+        "Officials in London said a joint statement would follow next week.",
+    ],
 ]
-PLACES = ["MADRID", "PARIS", "LONDON", "BERLIN", "ROME", "TOKYO", "NEW YORK", "BOGOTÁ", "BUENOS AIRES"]
+PLACES = [
+    *["MADRID", "PARIS", "LONDON", "BERLIN", "ROME", "TOKYO", "NEW YORK", "BOGOTÁ", "BUENOS AIRES"],
+    *["KYIV", "SÃO PAULO", "SAO PAULO, Brazil", "BEIJING/TOKYO", "WASHINGTON/NEW YORK"],
+]
 
 
 @st.composite
@@ -192,7 +200,9 @@ def test_restore_case_changes_only_letter_case_and_dateline_dashes(text: str) ->
     out = restore_case(text)
     assert len(out) == len(text)
     for a, b in zip(text, out, strict=True):
-        assert a == b or a.casefold() == b.casefold() or (a in "—–- " and b in ". "), (text, out)
+        # "İ" in lower case is "i" (str.casefold would add a combining dot and change the length).
+        same = a.casefold() == b.casefold() or lower(a) == lower(b)
+        assert a == b or same or (a in "—–- " and b in ". "), (text, out)
 
 
 def test_restore_case_datelines() -> None:
@@ -222,6 +232,90 @@ def test_datelines_find_place_credit_and_dash() -> None:
     assert [d.certain for d in found] == [True, True, False]
 
 
+def test_datelines_with_several_places_and_a_country() -> None:
+    body = (
+        "BEIJING/TOKYO (Reuters) — Talks.\n"
+        "HONG KONG / SINGAPORE, May 3 (Reuters) - Shares.\n"
+        "SAO PAULO, Brazil (AP) — X."
+    )
+    found = datelines(body)
+    assert [[body[s:e] for s, e in d.places] for d in found] == [
+        ["BEIJING", "TOKYO"],
+        ["HONG KONG", "SINGAPORE"],
+        ["SAO PAULO"],
+    ]
+    assert [body[slice(*d.credit)] for d in found if d.credit] == ["Reuters", "Reuters", "AP"]
+    assert found[2].rest is not None
+    assert body[slice(*found[2].rest)].strip(" ,") == "Brazil"
+    assert restore_case(body).startswith("Beijing/Tokyo (Reuters) . Talks.\nHong Kong / Singapore, May 3")
+
+
+@pytest.mark.parametrize(
+    ("text", "cued", "recased"),
+    [
+        (
+            "MICHEL BARNIER SAID ON MONDAY.",
+            [("MICHEL BARNIER", "PERSON", True)],
+            "Michel Barnier said on Monday.",
+        ),
+        ("MARINE LE PEN DENIED IT.", [("MARINE LE PEN", "PERSON", True)], "Marine Le Pen denied it."),
+        ("PRESIDENT XI JINPING ARRIVED.", [("XI JINPING", "PERSON", True)], "President Xi Jinping arrived."),
+        (
+            "KISHIDA MET XI JINPING ON FRIDAY.",
+            [("XI JINPING", "PERSON", True)],
+            "Kishida met Xi Jinping on Friday.",
+        ),
+        ("THE WORLD TRADE ORGANIZATION SAID SO.", [("WORLD TRADE ORGANIZATION", "ORG", True)], None),
+        (
+            "POLICE IN GLASGOW ARRESTED TWO MEN.",
+            [("GLASGOW", "LOCATION", True)],
+            "Police in Glasgow arrested two men.",
+        ),
+        ("LE PEN denied it on Friday.", [("LE PEN", "PERSON", True)], "Le Pen denied it on Friday."),
+        (
+            "Sirens sounded. In KHARKIV, rescuers dug.",
+            [("KHARKIV", "LOCATION", True)],
+            "Sirens sounded. In Kharkiv, rescuers dug.",
+        ),
+        ("Troops left AVDIIVKA after weeks.", [], "Troops left AVDIIVKA after weeks."),
+        ("Troops withdrew from AVDIIVKA after weeks.", [("AVDIIVKA", "LOCATION", False)], None),
+        ("The mayor of SAO PAULO resigned.", [], "The mayor of Sao Paulo resigned."),
+        # Common words are no name, however placed; a town named like one is no place after "in".
+        (
+            "THE OIL PRICE WAS HIGHER IN SURPRISE TRADING.",
+            [],
+            "The oil price was higher in surprise trading.",
+        ),
+        ("BUSINESS LEADERS MET VOLKSWAGEN WORKERS ON MONDAY.", [], None),
+        (
+            "TUSK MET EMMANUEL MACRON ON MONDAY.",
+            [("EMMANUEL MACRON", "PERSON", True)],
+            "Tusk met Emmanuel Macron on Monday.",
+        ),
+        ("Talks in GENEVA and BERN ended.", [("GENEVA", "LOCATION", True), ("BERN", "LOCATION", True)], None),
+        # Words in capitals inside prose stay as written without a cue: acronyms, brands, tickers.
+        (
+            "Shares of BILO food stores rose as UBS and NATO said.",
+            [],
+            "Shares of BILO food stores rose as UBS and NATO said.",
+        ),
+    ],
+)
+def test_recase_reads_names_from_the_shape_of_the_sentence(
+    text: str, cued: list[tuple[str, str, bool]], recased: str | None
+) -> None:
+    out = recase(text)
+    assert [(text[c.start : c.end], c.type, c.strong) for c in out.cues] == cued
+    if recased is not None:
+        assert out.text == recased
+
+
+def test_recase_gives_the_prose_spelling_of_words() -> None:
+    out = recase("PEDRO SANCHEZ SAID SO.\nLater Sánchez and Kılıçdaroğlu spoke.\nKılıçdaroğlu left.")
+    assert out.spellings["sanchez"] == "Sánchez"
+    assert out.spellings["kilicdaroglu"] == "Kılıçdaroğlu"
+
+
 @pytest.mark.parametrize(
     ("word", "expected"),
     [
@@ -234,10 +328,43 @@ def test_datelines_find_place_credit_and_dash() -> None:
         ("JEAN-LUC", "Jean-Luc"),
         ("U.S.", "U.S."),
         ("ÉLYSÉE", "Élysée"),
+        # The Turkish capital İ is "i" in lower case, with no combining dot added.
+        ("DİYARBAKIR", "Diyarbakir"),
+        ("ŞİMŞEK", "Şimşek"),
+        ("İSTANBUL", "İstanbul"),
     ],
 )
 def test_title_word(word: str, expected: str) -> None:
     assert title_word(word) == expected
+    assert len(title_word(word)) == len(word)
+
+
+def test_turkish_letters_fold_to_one_name() -> None:
+    assert fold("KILIÇDAROĞLU") == fold("Kılıçdaroğlu") == fold("Kiliçdaroğlu")
+    assert fold("İSTANBUL") == fold("Istanbul") == fold("istanbul")
+    assert gazetteer().place("DİYARBAKIR").name == "Diyarbakır"  # type: ignore[union-attr]
+    assert gazetteer().place("DIYARBAKIR").country == "TR"  # type: ignore[union-attr]
+    assert display_name("KEMAL KILIÇDAROĞLU") == "Kemal Kiliçdaroğlu"
+    assert (
+        spelling(["KEMAL KILIÇDAROĞLU"], "PERSON", {"kilicdaroglu": "Kılıçdaroğlu"}) == "Kemal Kılıçdaroğlu"
+    )
+
+
+@pytest.mark.parametrize(
+    ("span", "kept"),
+    [
+        ("National Rally.", "National Rally"),
+        ("the U.S.", "U.S."),
+        ("Acme Inc.", "Acme Inc."),
+        ("John F.", "John F."),
+        ("McDONALD'S", "McDONALD"),
+        ("Mines and", "Mines"),
+        ("Bank of England", "Bank of England"),
+    ],
+)
+def test_trim_span_keeps_abbreviations_not_sentence_ends(span: str, kept: str) -> None:
+    start, end = trim_span(span, 0, len(span))
+    assert span[start:end] == kept
 
 
 def test_display_name_keeps_acronyms() -> None:
@@ -276,6 +403,49 @@ def test_link_groups_by_case_folded_name_and_prefers_prose_spelling() -> None:
         "Pedro Sánchez": ("PERSON", None, 4),
         "Portugal": ("LOCATION", "PT", 1),
         "NATO": ("ORG", None, 1),
+    }
+
+
+def test_link_types_what_the_copy_says_over_the_model_votes() -> None:
+    resolve = Resolver(gazetteer())
+    groups = link(
+        [
+            RawMention(0, 4, "KYIV", "LOCATION", DATELINE),
+            _m(30, "Kyiv", "PERSON"),
+            _m(60, "Kyiv", "PERSON"),
+            RawMention(80, 99, "VOLODYMYR ZELENSKIY", "PERSON", CUE),
+            _m(120, "Zelenskiy", "ORG"),
+            _m(140, "Le", "PERSON"),
+            _m(150, "McDonald's", "ORG"),
+            _m(170, "McDonald", "ORG"),
+            RawMention(190, 198, "SAN JOSE", "LOCATION", DATELINE, "CR"),
+        ],
+        resolve,
+    )
+    named = {g.name: (g.best_type(), g.country, len(g.mentions)) for g in groups}
+    assert named == {
+        "Kyiv": ("LOCATION", "UA", 3),
+        "Volodymyr Zelenskiy": ("PERSON", None, 2),
+        "McDonald's": ("ORG", None, 2),
+        "San Jose": ("LOCATION", "CR", 1),
+    }
+
+
+def test_complete_adds_the_mentions_the_model_missed() -> None:
+    text = "OLAF SCHOLZ SAID SO. Later Scholz and Bush met. Olaf Scholz left May 2. Kyiv said. KYIV."
+    groups = link(
+        [
+            RawMention(0, 11, "OLAF SCHOLZ", "PERSON", CUE),
+            _m(text.index("Bush"), "Bush", "PERSON"),
+            _m(text.index("Kyiv"), "Kyiv", "LOCATION"),
+        ]
+    )
+    complete(groups, text, lambda w: w in {"bush", "may"})
+    found = {g.name: [m.text for m in g.mentions] for g in groups}
+    assert found == {
+        "Olaf Scholz": ["OLAF SCHOLZ", "Scholz", "Olaf Scholz"],
+        "Bush": ["Bush"],  # a common word is found by the model or not at all
+        "Kyiv": ["Kyiv", "KYIV"],
     }
 
 
