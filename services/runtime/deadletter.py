@@ -146,5 +146,5 @@ async def replay(redis: Redis, *, prefix: str, dead_id: str) -> tuple[str, str]:
     if not original:
         raise Conflict(f"dead entry {dead_id} holds no original fields to replay")
     target = stage_input(prefix, record.stage)
-    new_id = await redis.eval(_REPLAY, 2, dead_stream(prefix), target, text(entry_id), *original)  # type: ignore[misc]
+    new_id = await redis.eval(_REPLAY, 2, dead_stream(prefix), target, text(entry_id), *original)
     return target, text(new_id)

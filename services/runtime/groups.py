@@ -74,11 +74,14 @@ class StreamState:
 
     def missed(self, group: GroupState) -> int:
         """Entries trimmed before ``group`` read them: none while its position is inside the stream."""
-        if group.entries_read is None:
-            return 0
         if self.first is not None and group.last_delivered.next() >= self.first:
             return 0  # everything it has not read is still there
-        return max(self.entries_added - group.entries_read - self.length, 0)
+        read = group.entries_read
+        if read is None:  # Redis leaves it unset for a group created at 0 that never read
+            if group.last_delivered != ids.ZERO:
+                return 0  # a position Redis cannot count from: nothing to report
+            read = 0
+        return max(self.entries_added - read - self.length, 0)
 
 
 def _lag(group: dict[str, Any], length: int, added: int) -> int:

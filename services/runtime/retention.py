@@ -66,7 +66,7 @@ class Retention:
         floor = state.floor(self.protected)
         keep_from = min(floor, _since(self.retention))
         if state.length > self.cap // 2:  # acknowledged entries make room for new work first
-            at = await self.redis.eval(_ENTRY_AT, 1, self.stream, state.length - self.cap // 2 + 1)  # type: ignore[misc]
+            at = await self.redis.eval(_ENTRY_AT, 1, self.stream, state.length - self.cap // 2 + 1)
             if at is not None:
                 keep_from = max(keep_from, min(floor, ids.parse(text(at))))
         removed = 0

@@ -107,6 +107,22 @@ async def test_an_unprotected_group_behind_is_overrun_counted_and_reported(redis
     assert counter._value.get() - before == removed - 100
 
 
+async def test_a_group_that_never_read_is_overrun_by_every_entry_trimmed(redis: Redis, prefix: str) -> None:
+    stream = f"{prefix}:enriched"
+    await redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
+    await redis.xgroup_create(stream, "dawdler", id="0")  # Redis leaves its entries-read unset
+    await _fill(redis, stream, 1000)
+    await _read_and_ack(redis, stream, GROUP, 1000)
+
+    removed = await Retention(redis, stream, frozenset({GROUP}), NOW, cap=100_000).run()
+
+    state = await stream_state(redis, stream)
+    assert state is not None
+    dawdler = state.group("dawdler")
+    assert dawdler is not None and dawdler.entries_read is None
+    assert removed > 0 and state.missed(dawdler) == removed
+
+
 async def test_dead_letters_age_out_only_after_their_retention(redis: Redis, prefix: str) -> None:
     dead = f"{prefix}:dead"
     written = await _fill(redis, dead, 300)
