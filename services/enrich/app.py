@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from services.contracts import ENRICH, ENRICHED_EVENT, RawArticle, enriched_stream, pipeline_groups
+from services.contracts import ENRICH, ENRICHED_EVENT, RawArticle, enriched_stream
 from services.enrich.pipeline import Enricher
 from services.enrich.settings import EnrichSettings
 from services.runtime import codec
+from services.runtime.groups import Protected
 from services.runtime.retention import Retention, Room
 from services.runtime.runner import Item
 from services.runtime.worker import StageWorker, stage_worker
@@ -33,7 +34,7 @@ def build_worker(settings: EnrichSettings, enricher: Enricher, redis: Redis) -> 
             await pipe.execute()
 
     # The enriched stream is capped by pausing here while it is full, never by trimming unread entries.
-    protected = pipeline_groups(settings.stream_prefix, target) | settings.protected
+    protected = Protected.of(settings.stream_prefix, target, settings.protected)
     output = Retention(redis, target, protected, settings.stream_retention, settings.stream_maxlen)
     room = Room(output, settings.batch_size)
     return stage_worker(settings, ENRICH, redis=redis, process=enrich_and_publish, gate=room)

@@ -8,10 +8,10 @@ import time
 from redis.asyncio import Redis
 
 from services import metrics
-from services.contracts import ENRICH_GROUP, STORE_GROUP, enriched_stream, pipeline_groups, raw_stream
+from services.contracts import ENRICH_GROUP, STORE_GROUP, enriched_stream, raw_stream
 from services.errors import Unavailable
 from services.ingest.settings import IngestSettings
-from services.runtime.groups import StreamState, stream_state
+from services.runtime.groups import Protected, StreamState, stream_state
 
 # A token bucket per client in one hash: refill by elapsed time, take one token if there is one.
 _TAKE_TOKEN = """
@@ -69,8 +69,7 @@ class Backpressure:
         self.redis, self.refresh_s = redis, refresh_s
         self.raw, self.enriched = raw_stream(prefix), enriched_stream(prefix)
         self.readers = {
-            stream: pipeline_groups(prefix, stream) | settings.protected
-            for stream in (self.raw, self.enriched)
+            stream: Protected.of(prefix, stream, settings.protected) for stream in (self.raw, self.enriched)
         }
         self.raw_limit, self.cap = settings.raw_lag_limit, settings.stream_maxlen
         self._states: dict[str, StreamState | None] = {}
@@ -95,12 +94,7 @@ class Backpressure:
 
     def _behind(self, stream: str) -> tuple[str | None, int]:
         state = self._states.get(stream)
-        if state is None:
-            return None, 0
-        missing = self.readers[stream] - {g.name for g in state.groups}
-        if missing:  # a protected reader that never started has everything ahead of it
-            return sorted(missing)[0], state.length
-        return state.behind(self.readers[stream])
+        return (None, 0) if state is None else state.behind(self.readers[stream])
 
     def _refuse(self, group: str | None, behind: int, done: str) -> Unavailable:
         metrics.THROTTLED.labels(reason=f"behind_{group}").inc()

@@ -11,12 +11,13 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from services import metrics
-from services.contracts import ArticleIn, pipeline_groups, raw_stream
+from services.contracts import ArticleIn, raw_stream
 from services.errors import PayloadTooLarge, RequestError, TooManyRequests
 from services.ingest.guards import Backpressure, RateLimiter
 from services.ingest.parsing import article_from_body, article_from_fields, batch_items, to_raw
 from services.ingest.publisher import Publisher
 from services.ingest.settings import IngestSettings
+from services.runtime.groups import Protected
 from services.runtime.retention import Retention
 from services.web.auth import client_id, parse_keys, require_key
 
@@ -46,7 +47,7 @@ class Ingest:
             retention=Retention(
                 redis,
                 raw_stream(prefix),
-                pipeline_groups(prefix, raw_stream(prefix)) | settings.protected,
+                Protected.of(prefix, raw_stream(prefix), settings.protected),
                 settings.stream_retention,
                 settings.stream_maxlen,
             ),

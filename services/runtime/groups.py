@@ -8,6 +8,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from services.contracts import pipeline_groups
 from services.runtime import ids
 from services.runtime.codec import text
 
@@ -24,6 +25,28 @@ async def ensure_group(redis: Redis, stream: str, group: str) -> bool:
             raise
         return False
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class Protected:
+    """The consumer groups of one stream whose unacknowledged entries are never trimmed.
+
+    ``pipeline``: the stages that read the stream; each protects all of it even before it exists, so
+    nothing is trimmed ahead of a stage's first start. ``subscribers``: the groups of PROTECTED_GROUPS;
+    each protects a stream once it was created on it (an analytics group on the enriched stream does not
+    hold back the raw one).
+    """
+
+    pipeline: frozenset[str]
+    subscribers: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, prefix: str, stream: str, subscribers: frozenset[str] = frozenset()) -> Protected:
+        """The pipeline's groups on ``stream`` of ``prefix``, and ``subscribers``."""
+        return cls(pipeline_groups(prefix, stream), subscribers)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.pipeline or name in self.subscribers
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,20 +76,28 @@ class StreamState:
         """The group called ``name``, if the stream has one."""
         return next((g for g in self.groups if g.name == name), None)
 
-    def behind(self, names: frozenset[str]) -> tuple[str | None, int]:
-        """The group of ``names`` with most entries not yet acknowledged (lag + pending), and how many."""
-        counts = [(g.lag + g.pending, g.name) for g in self.groups if g.name in names]
+    def _missing(self, protected: Protected) -> list[str]:
+        return sorted(protected.pipeline - {g.name for g in self.groups})
+
+    def behind(self, protected: Protected) -> tuple[str | None, int]:
+        """The protected group with most entries not yet acknowledged (lag + pending), and how many.
+
+        A pipeline group that does not exist yet has the whole stream ahead of it.
+        """
+        if missing := self._missing(protected):
+            return missing[0], self.length
+        counts = [(g.lag + g.pending, g.name) for g in self.groups if g.name in protected]
         most, name = max(counts, default=(0, None))
         return name, most
 
-    def floor(self, names: frozenset[str]) -> ids.EntryId:
-        """The first entry one of the groups ``names`` still needs; every entry before it is acknowledged.
+    def floor(self, protected: Protected) -> ids.EntryId:
+        """The first entry a protected group still needs; every entry before it is acknowledged.
 
-        A group that does not exist yet needs everything.
+        A pipeline group that does not exist yet needs everything.
         """
-        found = [g for g in self.groups if g.name in names]
-        if len(found) < len(names):
+        if self._missing(protected):
             return ids.ZERO
+        found = [g for g in self.groups if g.name in protected]
         return min(
             (g.oldest_pending if g.pending and g.oldest_pending else g.last_delivered.next() for g in found),
             default=ids.ZERO,

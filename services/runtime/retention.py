@@ -30,7 +30,7 @@ from redis.asyncio import Redis
 from services import metrics
 from services.runtime import ids
 from services.runtime.codec import text
-from services.runtime.groups import StreamState, stream_state
+from services.runtime.groups import Protected, StreamState, stream_state
 
 log = logging.getLogger(__name__)
 TRIM_EVERY_S = 1.0
@@ -53,7 +53,7 @@ class Retention:
 
     redis: Redis
     stream: str
-    protected: frozenset[str]
+    protected: Protected
     retention: timedelta
     cap: int
     _missed: dict[str, int] = field(default_factory=dict)

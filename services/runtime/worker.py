@@ -18,10 +18,10 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from services import metrics
-from services.contracts import Stage, dead_stream, pipeline_groups
+from services.contracts import Stage, dead_stream
 from services.errors import TransientError, classify
 from services.runtime.codec import text
-from services.runtime.groups import ensure_group
+from services.runtime.groups import Protected, ensure_group
 from services.runtime.reclaim import reclaim_once
 from services.runtime.retention import Retention, trim_forever
 from services.runtime.runner import Item, StageRunner, always_healthy
@@ -53,7 +53,7 @@ class StageWorker:
         self.retention = Retention(
             runner.redis,
             runner.stream,
-            pipeline_groups(settings.stream_prefix, runner.stream) | settings.protected,
+            Protected.of(settings.stream_prefix, runner.stream, settings.protected),
             settings.stream_retention,
             settings.stream_maxlen,
         )

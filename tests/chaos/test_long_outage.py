@@ -136,7 +136,7 @@ def test_a_stage_down_for_three_caps_of_articles(
     )
 
 
-def test_a_protected_subscriber_group_is_waited_for(capped: Pipeline) -> None:
+def test_a_protected_subscriber_group_is_waited_for(capped: Pipeline, report: dict[str, Any]) -> None:
     capped.settings.update(PROTECTED_GROUPS="analytics")
     enriched = enriched_stream(capped.prefix)
     with Redis.from_url(capped.redis_url) as redis:
@@ -144,7 +144,7 @@ def test_a_protected_subscriber_group_is_waited_for(capped: Pipeline) -> None:
     capped.start_all()
 
     # Each batch enriched before the next: the enriched stream, not raw, is what fills up.
-    accepted, _refused, reasons = flood(
+    accepted, refused, reasons = flood(
         capped, articles("protected", 2 * CAP), after_accepted=lambda: _enriched_all(capped)
     )
     capped.wait_stored(accepted, timeout=300)
@@ -157,9 +157,18 @@ def test_a_protected_subscriber_group_is_waited_for(capped: Pipeline) -> None:
     stats = httpx.get(f"{capped.store}/v1/stats", timeout=10).json()["streams"]
     [row] = [s for s in stats if s["group"] == "analytics"]
     assert (row["protected"], row["missed"]) == (True, 0)
+    report.update(
+        test="a protected group that never reads",
+        posted=2 * CAP,
+        accepted=len(accepted),
+        refused=refused,
+        unread_by_the_group=row["lag"],
+    )
 
 
-def test_an_unprotected_group_left_behind_is_reported_overrun(capped: Pipeline) -> None:
+def test_an_unprotected_group_left_behind_is_reported_overrun(
+    capped: Pipeline, report: dict[str, Any]
+) -> None:
     capped.settings.update(STREAM_RETENTION="1")  # acknowledged entries go after a second
     enriched = enriched_stream(capped.prefix)
     with Redis.from_url(capped.redis_url) as redis:
@@ -173,11 +182,13 @@ def test_an_unprotected_group_left_behind_is_reported_overrun(capped: Pipeline) 
         stats = httpx.get(f"{capped.store}/v1/stats", timeout=10).json()["streams"]
         return int(next(s["missed"] for s in stats if s["group"] == "dawdler"))
 
-    assert wait_for(missed, timeout=60, what="the dawdler to be reported overrun") > 0
+    count = wait_for(missed, timeout=60, what="the dawdler to be reported overrun")
+    assert 0 < count <= len(ids)
     metrics = httpx.get(f"{capped.store}/metrics", timeout=5).text
     assert f'wirestream_group_overrun_total{{group="dawdler",stream="{enriched}"}}' in metrics
     logs = "".join(s.log() for s in capped.services if s.name == "store")
     assert "consumer group dawdler" in logs and "was overrun" in logs
+    report.update(test="an unprotected group that never reads", posted=len(ids), missed=count)
 
 
 def _paused(pipeline: Pipeline) -> bool:

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from services import metrics
 from services.runtime import ids
-from services.runtime.groups import stream_state
+from services.runtime.groups import Protected, stream_state
 from services.runtime.retention import Retention, Room, expire_dead
 
 GROUP = "store"
@@ -41,7 +41,7 @@ async def test_nothing_a_protected_group_has_not_acknowledged_is_trimmed(redis: 
     written = await _fill(redis, stream, 3000)
     await redis.xreadgroup(GROUP, "c", {stream: ">"}, count=500)  # delivered, not acknowledged
 
-    removed = await Retention(redis, stream, frozenset({GROUP}), NOW, cap=1000).run()
+    removed = await Retention(redis, stream, Protected(frozenset({GROUP})), NOW, cap=1000).run()
 
     assert removed == 0
     assert await _ids(redis, stream) == written
@@ -52,8 +52,30 @@ async def test_a_protected_group_that_does_not_exist_yet_protects_everything(
 ) -> None:
     stream = f"{prefix}:raw"
     written = await _fill(redis, stream, 800)
-    assert await Retention(redis, stream, frozenset({"enrich"}), NOW, cap=1000).run() == 0
+    assert await Retention(redis, stream, Protected(frozenset({"enrich"})), NOW, cap=1000).run() == 0
     assert await _ids(redis, stream) == written
+
+
+async def test_a_protected_subscriber_group_holds_back_only_a_stream_it_was_created_on(
+    redis: Redis, prefix: str
+) -> None:
+    stream = f"{prefix}:raw"
+    await redis.xgroup_create(stream, "enrich", id="0", mkstream=True)
+    await _fill(redis, stream, 1000)
+    await _read_and_ack(redis, stream, "enrich", 1000)
+    protected = Protected(frozenset({"enrich"}), subscribers=frozenset({"analytics"}))
+
+    state = await stream_state(redis, stream)
+    assert state is not None and state.behind(protected) == ("enrich", 0)
+    assert await Retention(redis, stream, protected, NOW, cap=100_000).run() >= 900
+
+    await redis.xgroup_create(stream, "analytics", id="$")
+    unread = await _fill(redis, stream, 300)
+    await _read_and_ack(redis, stream, "enrich", 300)
+    state = await stream_state(redis, stream)
+    assert state is not None and state.behind(protected) == ("analytics", 300)
+    await Retention(redis, stream, protected, NOW, cap=100_000).run()
+    assert set(unread) <= set(await _ids(redis, stream))
 
 
 async def test_acknowledged_entries_older_than_the_retention_are_trimmed(redis: Redis, prefix: str) -> None:
@@ -62,7 +84,7 @@ async def test_acknowledged_entries_older_than_the_retention_are_trimmed(redis: 
     written = await _fill(redis, stream, 1000)
     await _read_and_ack(redis, stream, GROUP, 600)
 
-    removed = await Retention(redis, stream, frozenset({GROUP}), NOW, cap=100_000).run()
+    removed = await Retention(redis, stream, Protected(frozenset({GROUP})), NOW, cap=100_000).run()
 
     left = await _ids(redis, stream)
     assert removed >= 500  # approximate trimming removes whole nodes of 100 entries
@@ -78,8 +100,10 @@ async def test_acknowledged_entries_are_kept_for_the_retention_while_they_fit_ha
     written = await _fill(redis, stream, 1500)
     await _read_and_ack(redis, stream, GROUP, 1500)
 
-    assert await Retention(redis, stream, frozenset({GROUP}), LONG, cap=4000).run() == 0  # 1500 <= 2000
-    await Retention(redis, stream, frozenset({GROUP}), LONG, cap=2000).run()  # 1500 > 1000
+    assert (
+        await Retention(redis, stream, Protected(frozenset({GROUP})), LONG, cap=4000).run() == 0
+    )  # 1500 <= 2000
+    await Retention(redis, stream, Protected(frozenset({GROUP})), LONG, cap=2000).run()  # 1500 > 1000
 
     left = await _ids(redis, stream)
     assert 1000 <= len(left) <= 1100
@@ -96,7 +120,7 @@ async def test_an_unprotected_group_behind_is_overrun_counted_and_reported(redis
     counter = metrics.OVERRUN.labels(stream=stream, group="analytics")
     before = counter._value.get()
 
-    removed = await Retention(redis, stream, frozenset({GROUP}), NOW, cap=100_000).run()
+    removed = await Retention(redis, stream, Protected(frozenset({GROUP})), NOW, cap=100_000).run()
 
     state = await stream_state(redis, stream)
     assert state is not None
@@ -114,7 +138,7 @@ async def test_a_group_that_never_read_is_overrun_by_every_entry_trimmed(redis: 
     await _fill(redis, stream, 1000)
     await _read_and_ack(redis, stream, GROUP, 1000)
 
-    removed = await Retention(redis, stream, frozenset({GROUP}), NOW, cap=100_000).run()
+    removed = await Retention(redis, stream, Protected(frozenset({GROUP})), NOW, cap=100_000).run()
 
     state = await stream_state(redis, stream)
     assert state is not None
@@ -141,7 +165,7 @@ async def test_a_stage_has_room_until_its_output_holds_a_cap_of_unread_entries(
 ) -> None:
     stream = f"{prefix}:enriched"
     await redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
-    room = Room(Retention(redis, stream, frozenset({GROUP}), LONG, cap=1000), batch=50)
+    room = Room(Retention(redis, stream, Protected(frozenset({GROUP})), LONG, cap=1000), batch=50)
     await _fill(redis, stream, 950)
     assert await room()  # 950 + 50 fits
     await _fill(redis, stream, 1)

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.contracts import enriched_stream, pipeline_groups, raw_stream
-from services.runtime.groups import stream_state
+from services.contracts import enriched_stream, raw_stream
+from services.runtime.groups import Protected, stream_state
 from services.store.api.deps import Connection, State
 from services.store.db import aggregates
 
@@ -108,26 +108,26 @@ async def stats(store: State, conn: Connection) -> Any:
     prefix = store.settings.stream_prefix
     streams: list[GroupLag] = []
     for stream in (raw_stream(prefix), enriched_stream(prefix)):
-        protected = pipeline_groups(prefix, stream) | store.settings.protected
-        streams += await _groups(store.redis, stream, protected, pipeline_groups(prefix, stream))
+        streams += await _groups(store.redis, stream, Protected.of(prefix, stream, store.settings.protected))
     return {"articles": totals, "streams": streams}
 
 
-async def _groups(
-    redis: Redis, stream: str, protected: frozenset[str], expected: frozenset[str]
-) -> list[GroupLag]:
+async def _groups(redis: Redis, stream: str, protected: Protected) -> list[GroupLag]:
     """Every group of ``stream``; a pipeline group that is missing is listed with the reason."""
     empty: dict[str, Any] = {"length": None, "lag": None, "pending": None, "consumers": None}
     try:
         state = await stream_state(redis, stream)
     except (RedisError, OSError) as exc:
         error = f"Redis unreachable: {type(exc).__name__}"
-        return [GroupLag(stream=stream, group=g, **empty, error=error) for g in sorted(expected)]
+        return [GroupLag(stream=stream, group=g, **empty, error=error) for g in sorted(protected.pipeline)]
     if state is None:
-        return [GroupLag(stream=stream, group=g, **empty, error="no such stream") for g in sorted(expected)]
+        return [
+            GroupLag(stream=stream, group=g, **empty, error="no such stream")
+            for g in sorted(protected.pipeline)
+        ]
     missing = [
         GroupLag(stream=stream, group=g, **{**empty, "length": state.length}, error="no such consumer group")
-        for g in sorted(expected - {g.name for g in state.groups})
+        for g in sorted(protected.pipeline - {g.name for g in state.groups})
     ]
     return missing + [
         GroupLag(
