@@ -40,7 +40,12 @@ class Ingest:
         return cls(
             settings=settings,
             redis=redis,
-            publisher=Publisher(redis, prefix),
+            publisher=Publisher(
+                redis,
+                prefix,
+                window=settings.dedup_window,
+                buckets=settings.dedup_buckets,
+            ),
             limiter=RateLimiter(redis, prefix, settings.rate_limit_per_s, settings.rate_limit_burst),
             backpressure=Backpressure(redis, settings),
             retention=Retention(
