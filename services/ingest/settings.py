@@ -40,6 +40,14 @@ class IngestSettings(CommonSettings):
         le=1 << 20,
         description="sets per period of the window; keep articles per window under 300 per bucket",
     )
+    ingest_wait_aof: bool = Field(
+        default=False,
+        description="answer 202 only once Redis fsynced the article to its append-only file (WAITAOF, "
+        "Redis 7.2+), else 503",
+    )
+    ingest_wait_aof_timeout_ms: int = Field(
+        default=1000, gt=0, description="how long one request waits for that fsync"
+    )
 
     @field_validator("dedup_window")
     @classmethod
