@@ -186,7 +186,8 @@ async def run(args: argparse.Namespace) -> None:
         text_window(redis, f"wsbench-{run_id}-text", args.window),
         intset_window(redis, f"wsbench-{run_id}-intset", args.window, args.buckets),
     ]
-    max_intset = int((await redis.config_get("set-max-intset-entries"))["set-max-intset-entries"])
+    limit = (await redis.config_get("set-max-intset-entries")).get("set-max-intset-entries")
+    max_intset = int(str(limit))
     print(
         f"{args.ids:,} distinct ids, {args.per_period:,} per period of {args.window:g} s, {args.buckets} "
         f"buckets per period ({args.per_period / args.buckets:.0f} ids each; intsets up to {max_intset})",
