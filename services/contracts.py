@@ -38,9 +38,12 @@ def dead_stream(prefix: str) -> str:
     return f"{prefix}:dead"
 
 
-def seen_key(prefix: str) -> str:
-    """Name the set of article ids that ingest has already published."""
-    return f"{prefix}:seen"
+def dedup_key(prefix: str, period: int, bucket: int) -> str:
+    """Name one bucket of the article ids (as 64-bit hashes) that ingest published in one period.
+
+    ``period`` counts de-duplication windows since the Unix epoch; ``bucket`` is in ``[0, buckets)``.
+    """
+    return f"{prefix}:dedup:{period}:{bucket}"
 
 
 def failures_key(stream: str, group: str) -> str:

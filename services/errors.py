@@ -4,6 +4,7 @@
     ├── PoisonMessage              never processable: dead-lettered at once, then acknowledged
     │   └── MalformedEntry         not JSON, no ``__data__`` field, or not the contract's shape
     ├── TransientError             a dependency is unreachable: the entry stays pending, retried later
+    ├── ConfigurationError         settings the environment cannot honour: the service refuses to start
     └── RequestError               an HTTP request the service refuses: ``status`` and ``detail``
         ├── BadRequest             400  malformed body, a cursor or an id this service did not hand out
         │   ├── BadCursor          400  a cursor of another sort or query
@@ -49,6 +50,14 @@ class MalformedEntry(PoisonMessage):
 
 class TransientError(WirestreamError):
     """A dependency is down; retrying later will work."""
+
+
+class ConfigurationError(WirestreamError):
+    """Settings that hold together but that the servers they name cannot honour, found at start.
+
+    The service prints the message on one line and exits with status 1 (settings that contradict each
+    other exit with 2, services/settings.py).
+    """
 
 
 class RequestError(WirestreamError):

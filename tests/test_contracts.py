@@ -11,9 +11,9 @@ from services.contracts import (
     ArticleIn,
     RawArticle,
     dead_stream,
+    dedup_key,
     enriched_stream,
     raw_stream,
-    seen_key,
 )
 
 # ---------------------------------------------------------------------------------------------------------
@@ -108,7 +108,8 @@ def test_stream_names_use_the_prefix() -> None:
     assert raw_stream("east") == "east:raw"
     assert enriched_stream("east") == "east:enriched"
     assert dead_stream("east") == "east:dead"
-    assert seen_key("east") == "east:seen"
-    names = {f("a") for f in (raw_stream, enriched_stream, dead_stream, seen_key)}
+    assert dedup_key("east", 10245, 17) == "east:dedup:10245:17"
+    names = {f("a") for f in (raw_stream, enriched_stream, dead_stream)} | {dedup_key("a", 1, 0)}
     assert len(names) == 4
-    assert names.isdisjoint({f("b") for f in (raw_stream, enriched_stream, dead_stream, seen_key)})
+    assert names.isdisjoint({f("b") for f in (raw_stream, enriched_stream, dead_stream)})
+    assert len({dedup_key("a", p, b) for p in (1, 2) for b in (0, 1)}) == 4

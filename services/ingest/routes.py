@@ -41,7 +41,13 @@ class Ingest:
         return cls(
             settings=settings,
             redis=redis,
-            publisher=Publisher(redis, prefix),
+            publisher=Publisher(
+                redis,
+                prefix,
+                window=settings.dedup_window,
+                buckets=settings.dedup_buckets,
+                wait_aof_ms=settings.ingest_wait_aof_timeout_ms if settings.ingest_wait_aof else None,
+            ),
             limiter=RateLimiter(redis, prefix, settings.rate_limit_per_s, settings.rate_limit_burst),
             backpressure=Backpressure(redis, settings),
             retention=Retention(
@@ -141,7 +147,10 @@ async def admit(request: Request, ingest: Deps) -> None:
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid API key"},
     429: {"description": "Rate limit exceeded; see Retry-After"},
-    503: {"description": "Pipeline overloaded or Redis unreachable; see Retry-After"},
+    503: {
+        "description": "Pipeline overloaded, Redis unreachable, or (INGEST_WAIT_AOF) the write not fsynced "
+        "in time; see Retry-After"
+    },
 }
 
 

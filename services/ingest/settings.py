@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from datetime import timedelta
 
-from services.settings import CommonSettings
+from pydantic import Field, field_validator, model_validator
+
+from services.ingest.dedup import DEFAULT_BUCKETS, DEFAULT_WINDOW
+from services.settings import CommonSettings, Duration
 
 
 class IngestSettings(CommonSettings):
@@ -25,6 +28,36 @@ class IngestSettings(CommonSettings):
         description="503 while enrichment is this many articles behind; unset: half of STREAM_MAXLEN; 0: "
         "only at STREAM_MAXLEN",
     )
+
+    dedup_window: Duration = Field(
+        default=DEFAULT_WINDOW,
+        description="a re-post within this long of the first post is a duplicate; after twice as long it "
+        "is published again (the store keeps one article per id)",
+    )
+    dedup_buckets: int = Field(
+        default=DEFAULT_BUCKETS,
+        ge=1,
+        le=1 << 20,
+        description="sets per period of the window; keep articles per window under 300 per bucket",
+    )
+    ingest_wait_aof: bool = Field(
+        default=False,
+        description="answer 202 only once Redis fsynced the article to its append-only file (WAITAOF, "
+        "Redis 7.2+), else 503",
+    )
+    ingest_wait_aof_timeout_ms: int = Field(
+        default=1000, gt=0, description="how long one request waits for that fsync"
+    )
+
+    @field_validator("dedup_window")
+    @classmethod
+    def _sensible_window(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError(
+                f"must be at least one second (got {value.total_seconds():g} s): it is how long a re-post "
+                "is recognised as a duplicate"
+            )
+        return value
 
     @property
     def raw_lag_limit(self) -> int:

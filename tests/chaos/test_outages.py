@@ -52,7 +52,7 @@ def test_redis_restart_without_persistence_recovers_the_groups(
     first = pipeline.post(articles("wiped-before", 20))
     pipeline.wait_stored(first, timeout=120)
 
-    own_redis.restart(keep_data=False)  # streams, groups and the seen-set are gone
+    own_redis.restart(keep_data=False)  # streams, groups and the de-duplication window are gone
     began = time.monotonic()
     after = pipeline.post(articles("wiped-after", 100))
     recovery_s = pipeline.wait_stored(after, timeout=180)
