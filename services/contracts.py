@@ -46,6 +46,11 @@ def dedup_key(prefix: str, period: int, bucket: int) -> str:
     return f"{prefix}:dedup:{period}:{bucket}"
 
 
+def overrun_key(stream: str) -> str:
+    """Name the hash of how many entries of ``stream`` each unprotected consumer group lost to trimming."""
+    return f"{stream}:overrun"
+
+
 def failures_key(stream: str, group: str) -> str:
     """Name the hash of each pending entry's last error, shared by the replicas of a group."""
     return f"{stream}:{group}:failures"

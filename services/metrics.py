@@ -14,6 +14,7 @@ GROUP_RECREATED = Counter(
     "wirestream_group_recreated", "Consumer groups recreated after Redis lost them", ["stage"]
 )
 INGESTED = Counter("wirestream_ingested", "Articles answered by ingest", ["status"])
+REFUSED = Counter("wirestream_refused", "Ingest requests refused as a whole, by HTTP status", ["status"])
 THROTTLED = Counter("wirestream_throttled", "Requests refused to protect the pipeline", ["reason"])
 TRIMMED = Counter(
     "wirestream_trimmed", "Entries trimmed after every protected consumer group acknowledged them", ["stream"]

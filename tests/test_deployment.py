@@ -6,10 +6,12 @@ import importlib.util
 import re
 from typing import Any
 
+import prometheus_client
 import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
+from services import metrics
 from services.enrich.settings import EnrichSettings
 from services.ingest.settings import IngestSettings
 from services.store.settings import StoreSettings
@@ -76,3 +78,14 @@ def test_readme_documents_every_setting() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = {f.upper() for s in SETTINGS.values() for f in s.model_fields if f"`{f.upper()}`" not in readme}
     assert not missing, f"README does not document {sorted(missing)}"
+
+
+def test_readme_documents_every_metric() -> None:
+    readme = (ROOT / "README.md").read_text()
+    names = {
+        value._name
+        for value in vars(metrics).values()
+        if isinstance(value, prometheus_client.Counter | prometheus_client.Gauge)
+    }
+    documented = {n for n in names if f"`{n}_total`" in readme or f"`{n}`" in readme}
+    assert len(names) >= 12 and documented == names, f"README does not document {sorted(names - documented)}"

@@ -19,7 +19,7 @@ from services.web.health import add_health_routes
 
 
 def _count(exc: RequestError) -> None:
-    metrics.INGESTED.labels(status=f"rejected_{exc.status}").inc()
+    metrics.REFUSED.labels(status=str(exc.status)).inc()
 
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:

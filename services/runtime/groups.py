@@ -103,16 +103,14 @@ class StreamState:
             default=ids.ZERO,
         )
 
-    def missed(self, group: GroupState) -> int:
-        """Entries trimmed before ``group`` read them: none while its position is inside the stream."""
-        if self.first is not None and group.last_delivered.next() >= self.first:
-            return 0  # everything it has not read is still there
-        read = group.entries_read
-        if read is None:  # Redis leaves it unset for a group created at 0 that never read
-            if group.last_delivered != ids.ZERO:
-                return 0  # a position Redis cannot count from: nothing to report
-            read = 0
-        return max(self.entries_added - read - self.length, 0)
+    def read_in_stream(self, group: GroupState) -> int | None:
+        """How many of the entries now in the stream ``group`` has read (they are the oldest ones), or
+        None when Redis cannot say (a group placed at an arbitrary id that never read since)."""
+        if self.first is None or group.last_delivered < self.first:
+            return 0
+        if group.entries_read is None:
+            return None
+        return max(group.entries_read - (self.entries_added - self.length), 0)
 
 
 def _lag(group: dict[str, Any], length: int, added: int) -> int:

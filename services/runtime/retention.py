@@ -11,8 +11,9 @@ Policy, for ``<prefix>:raw`` and ``<prefix>:enriched``:
 - ``STREAM_MAXLEN`` bounds the stream by refusing new work (ingest answers 503, enrich pauses), never
   by trimming what a protected group has not read.
 
-A group that is not protected and falls behind is overrun: the entries it missed are counted
-(``wirestream_group_overrun_total``), logged once as a WARNING, and shown by ``GET /v1/stats``.
+A group that is not protected and falls behind is overrun: the process whose trim removed entries the
+group had not read counts them in ``<stream>:overrun`` (shown by ``GET /v1/stats``) and in
+``wirestream_group_overrun_total``, and logs a WARNING (then at most once a minute per group).
 The dead-letter stream is trimmed by age alone, after ``DEAD_RETENTION``, counted and logged.
 """
 
@@ -28,12 +29,14 @@ from datetime import timedelta
 from redis.asyncio import Redis
 
 from services import metrics
+from services.contracts import overrun_key
 from services.runtime import ids
 from services.runtime.codec import text
 from services.runtime.groups import Protected, StreamState, stream_state
 
 log = logging.getLogger(__name__)
 TRIM_EVERY_S = 1.0
+WARN_EVERY_S = 60.0  # a group that never reads is overrun by every trim: say so once a minute
 
 # The id of the entry at a position from the start: the first one a trim to that length keeps.
 _ENTRY_AT = """
@@ -56,7 +59,7 @@ class Retention:
     protected: Protected
     retention: timedelta
     cap: int
-    _missed: dict[str, int] = field(default_factory=dict)
+    _warned_at: dict[str, float] = field(default_factory=dict)
 
     async def run(self) -> int:
         """Trim what the policy allows; report groups overrun; return the entries removed."""
@@ -69,31 +72,47 @@ class Retention:
             at = await self.redis.eval(_ENTRY_AT, 1, self.stream, state.length - self.cap // 2 + 1)
             if at is not None:
                 keep_from = max(keep_from, min(floor, ids.parse(text(at))))
-        removed = 0
-        if keep_from > state.first:
-            removed = int(await self.redis.xtrim(self.stream, minid=str(keep_from), approximate=True))
+        if keep_from <= state.first:
+            return 0
+        read = await self._read_by_laggards(state, keep_from)
+        removed = int(await self.redis.xtrim(self.stream, minid=str(keep_from), approximate=True))
         if removed:
             metrics.TRIMMED.labels(stream=self.stream).inc(removed)
-            state = await stream_state(self.redis, self.stream) or state
-        self._report_overruns(state)
+            await self._count_overruns(read, removed)
         return removed
 
-    def _report_overruns(self, state: StreamState) -> None:
+    async def _read_by_laggards(self, state: StreamState, keep_from: ids.EntryId) -> dict[str, int]:
+        """For each unprotected group with unread entries before ``keep_from``: how many of the entries
+        in the stream it has read (the oldest ones)."""
+        read: dict[str, int] = {}
         for group in state.groups:
-            if group.name in self.protected:
+            if group.name in self.protected or group.last_delivered.next() >= keep_from:
                 continue
-            missed = state.missed(group)
-            new = missed - self._missed.get(group.name, 0)
-            if new > 0:
-                metrics.OVERRUN.labels(stream=self.stream, group=group.name).inc(new)
+            count = state.read_in_stream(group)
+            if count is None:  # Redis cannot say: count the entries up to its position
+                upto = str(group.last_delivered)
+                count = len(await self.redis.xrange(self.stream, "-", upto, count=state.length) or [])
+            read[group.name] = count
+        return read
+
+    async def _count_overruns(self, read: dict[str, int], removed: int) -> None:
+        # The trim removed the ``removed`` oldest entries; a group had read the oldest ``read[group]``.
+        for group, count in read.items():
+            missed = removed - count
+            if missed <= 0:
+                continue
+            total = int(await self.redis.hincrby(overrun_key(self.stream), group, missed))
+            metrics.OVERRUN.labels(stream=self.stream, group=group).inc(missed)
+            if time.monotonic() - self._warned_at.get(group, -WARN_EVERY_S) >= WARN_EVERY_S:
+                self._warned_at[group] = time.monotonic()
                 log.warning(
-                    "consumer group %s on %s was overrun: %d entries it had not read were trimmed "
-                    "(protect it with PROTECTED_GROUPS, or read faster)",
-                    group.name,
+                    "consumer group %s on %s was overrun: %d entries it had not read were trimmed, %d in "
+                    "all (protect it with PROTECTED_GROUPS, or read faster)",
+                    group,
                     self.stream,
                     missed,
+                    total,
                 )
-            self._missed[group.name] = missed
 
 
 async def trim_forever(

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from rich.console import Console
 from rich.table import Table
 
+from services.contracts import STAGES
 from services.errors import RequestError
 from services.runtime import deadletter
 from services.settings import CommonSettings
@@ -79,6 +80,10 @@ def dead_list(
     limit: int = typer.Option(20, min=1, max=1000),
 ) -> None:
     """List dead entries, newest first."""
+    if stage is not None and stage not in STAGES:
+        raise typer.BadParameter(
+            f"{stage!r} is not a stage; one of {', '.join(STAGES)}", param_hint="--stage"
+        )
     entries = _with_redis(
         lambda r, s: deadletter.list_dead(r, prefix=s.stream_prefix, stage=stage, limit=limit)
     )

@@ -26,4 +26,5 @@ def serve(app: FastAPI, host: str, port: int, log_level: str) -> None:
         access_log=False,
         timeout_graceful_shutdown=10,
         lifespan="on",
+        log_config=None,  # uvicorn's own lines go through the services' one log format
     )

@@ -11,6 +11,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
+from services import metrics
 from services.contracts import RAW_EVENT, RawArticle, raw_stream
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
@@ -248,6 +249,23 @@ async def test_over_limit_body_is_refused_even_without_content_length(
     assert answer.status_code == 413
     assert f"limit of {MAX_BODY} bytes" in answer.json()["detail"]
     assert await _xlen(redis, prefix) == 0
+
+
+async def test_a_refused_request_is_counted_as_a_request_and_articles_as_articles(
+    client: httpx.AsyncClient,
+) -> None:
+    refused = metrics.REFUSED.labels(status="413")
+    accepted = metrics.INGESTED.labels(status="accepted")
+    before = refused._value.get(), accepted._value.get()
+    batch = "\n".join(orjson.dumps(article_fields()).decode() for _ in range(3))
+
+    answer = await client.post("/v1/articles", json=_oversized())
+    posted = await client.post(
+        "/v1/articles/batch", content=batch, headers={"Content-Type": "application/x-ndjson"}
+    )
+
+    assert answer.status_code == 413 and posted.status_code == 200
+    assert (refused._value.get(), accepted._value.get()) == (before[0] + 1, before[1] + 3)
 
 
 async def test_refused_article_can_be_posted_once_fixed(

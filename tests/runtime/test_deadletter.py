@@ -110,6 +110,9 @@ async def test_cli_lists_and_replays(
     assert listing.returncode == 0, listing.stderr
     assert dead.id is not None and dead.id in listing.stdout and "kaput" in listing.stdout
 
+    bogus = await asyncio.to_thread(wirestream, "dead", "list", "--stage", "bogus")
+    assert bogus.returncode == 2 and "'bogus' is not a stage; one of enrich, store" in bogus.stderr
+
     missing = await asyncio.to_thread(wirestream, "dead", "replay", "1-1")
     assert missing.returncode == 1 and "no such dead entry" in missing.stdout
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.contracts import enriched_stream, raw_stream
+from services.contracts import enriched_stream, overrun_key, raw_stream
+from services.runtime.codec import text
 from services.runtime.groups import Protected, stream_state
 from services.store.api.deps import Connection, State
 from services.store.db import aggregates
@@ -54,7 +55,9 @@ class GroupLag(BaseModel):
         default=False, description="a pipeline group or one of PROTECTED_GROUPS: never trimmed past"
     )
     missed: int = Field(
-        default=0, description="entries trimmed before this (unprotected) group read them; 0 unless overrun"
+        default=0,
+        description="entries trimmed before this (unprotected) group read them, counted by the trims "
+        "that removed them; 0 unless overrun",
     )
     error: str | None = Field(description="why figures are missing, e.g. no such stream")
 
@@ -117,6 +120,7 @@ async def _groups(redis: Redis, stream: str, protected: Protected) -> list[Group
     empty: dict[str, Any] = {"length": None, "lag": None, "pending": None, "consumers": None}
     try:
         state = await stream_state(redis, stream)
+        missed = {text(k): int(v) for k, v in (await redis.hgetall(overrun_key(stream))).items()}
     except (RedisError, OSError) as exc:
         error = f"Redis unreachable: {type(exc).__name__}"
         return [GroupLag(stream=stream, group=g, **empty, error=error) for g in sorted(protected.pipeline)]
@@ -138,7 +142,7 @@ async def _groups(redis: Redis, stream: str, protected: Protected) -> list[Group
             pending=g.pending,
             consumers=g.consumers,
             protected=g.name in protected,
-            missed=state.missed(g),
+            missed=missed.get(g.name, 0),
             error=None,
         )
         for g in state.groups
