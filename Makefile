@@ -24,7 +24,7 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy services
+	$(VENV)/bin/mypy services bench
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -31,7 +31,7 @@ from datetime import timedelta
 from redis.asyncio import Redis
 
 from services.contracts import raw_stream
-from services.ingest.publisher import Publisher
+from services.ingest.publisher import PUBLISH_ONCE, Publisher
 
 CHUNK = 2000  # scripts per pipeline round trip
 SAMPLE_BEFORE_END_S = 0.5  # long enough for a sample, after the EXPIRE rounded up to whole seconds
@@ -41,17 +41,6 @@ _EVERY_ID = """
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return false end
 local entry = redis.call('XADD', KEYS[2], '*', '__data__', ARGV[2])
 redis.call('SADD', KEYS[1], ARGV[1])
-return entry
-"""
-
-# The window's script with text ids: KEYS this period's set, the previous one, the stream.
-_TEXT_WINDOW = """
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 or redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
-  return false
-end
-local entry = redis.call('XADD', KEYS[3], '*', '__data__', ARGV[2])
-redis.call('SADD', KEYS[1], ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
 return entry
 """
 
@@ -85,7 +74,7 @@ def every_id(redis: Redis, prefix: str) -> Design:
 
 
 def text_window(redis: Redis, prefix: str, window: float) -> Design:
-    script = redis.register_script(_TEXT_WINDOW)
+    script = redis.register_script(PUBLISH_ONCE)  # members are text ids here
 
     async def post(ids: list[str], now: float) -> list[bool]:
         period = math.floor(now / window)

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 import uuid
@@ -31,7 +29,7 @@ from redis.asyncio import Redis
 
 from services.contracts import RawArticle
 from services.ingest.publisher import Publisher
-from services.tools.local import free_port, redis_answers
+from services.tools.local import free_port, start_redis
 
 MODES = ("no", "everysec", "always")
 BODY = (
@@ -43,37 +41,9 @@ BODY = (
 @contextmanager
 def redis_server(fsync: str, workdir: Path) -> Iterator[str]:
     """Run redis-server with an append-only file flushed per ``fsync``; yield its URL."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("bench/durability.py needs redis-server on PATH")
-    port = free_port()
-    url = f"redis://127.0.0.1:{port}/0"
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(workdir),
-            "--save",
-            "",
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            fsync,
-            "--logfile",
-            str(workdir / "redis.log"),
-        ],
-        start_new_session=True,
-    )
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    proc = start_redis(url, workdir, aof=fsync)
     try:
-        deadline = time.monotonic() + 15
-        while not redis_answers(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"redis-server ({fsync}) did not start; see {workdir / 'redis.log'}")
-            time.sleep(0.1)
         yield url
     finally:
         proc.terminate()
@@ -88,7 +58,7 @@ def articles(count: int) -> list[RawArticle]:
             title=f"Harbour reopens after storm, report {n}",
             body=BODY,
             source="wire",
-            received_at=time.time(),  # type: ignore[arg-type]
+            received_at=time.time(),
         )
         for n in range(count)
     ]

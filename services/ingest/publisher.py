@@ -20,7 +20,7 @@ Outcome = Literal["accepted", "duplicate"]
 # publishes it; a second post of the same id within the window publishes nothing.
 # KEYS: this period's bucket, the previous period's bucket, the raw stream (each declared, none built
 # inside the script). ARGV: the id's 64-bit hash, the entry, seconds the bucket must live.
-_PUBLISH_ONCE = """
+PUBLISH_ONCE = """
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 or redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
   return false
 end
@@ -56,7 +56,7 @@ class Publisher:
         self.dedup = DedupWindow(prefix, window, buckets)
         self.clock = clock
         self.wait_aof_ms = wait_aof_ms
-        self.script = redis.register_script(_PUBLISH_ONCE)
+        self.script = redis.register_script(PUBLISH_ONCE)
 
     async def publish(self, articles: Sequence[RawArticle]) -> list[Outcome]:
         """Publish the articles through one pipeline; say for each whether it was new.
