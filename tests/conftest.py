@@ -38,7 +38,8 @@ def _docker_reachable() -> bool:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """A real Redis: REDIS_URL when set, else a container, else a redis-server started here."""
+    """A real Redis: REDIS_URL when set, else a container of TEST_REDIS_IMAGE (default ``redis:7``)
+    when a container engine answers, else a redis-server started here."""
     if url := os.environ.get("REDIS_URL"):
         assert redis_answers(url), f"REDIS_URL={url} does not answer"
         yield url
@@ -46,7 +47,7 @@ def redis_url() -> Iterator[str]:
     if _docker_reachable():
         from testcontainers.redis import RedisContainer
 
-        with RedisContainer("redis:7") as container:
+        with RedisContainer(os.environ.get("TEST_REDIS_IMAGE", "redis:7")) as container:
             yield f"redis://{container.get_container_host_ip()}:{container.get_exposed_port(6379)}/0"
         return
     with tempfile.TemporaryDirectory(prefix="ws-redis-") as workdir:
