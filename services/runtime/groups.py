@@ -72,10 +72,6 @@ class StreamState:
     first: ids.EntryId | None
     groups: tuple[GroupState, ...]
 
-    def group(self, name: str) -> GroupState | None:
-        """The group called ``name``, if the stream has one."""
-        return next((g for g in self.groups if g.name == name), None)
-
     def _missing(self, protected: Protected) -> list[str]:
         return sorted(protected.pipeline - {g.name for g in self.groups})
 
