@@ -96,10 +96,15 @@ def intset_window(redis: Redis, prefix: str, window: float, buckets: int) -> Des
         async with redis.pipeline(transaction=False) as pipe:
             for article_id in ids:
                 slot = publisher.dedup.slot(article_id, now)
-                await publisher.script(
-                    keys=[slot.current, slot.previous, publisher.stream],
-                    args=[slot.member, article_id, slot.ttl],
-                    client=pipe,
+                pipe.eval(
+                    PUBLISH_ONCE,
+                    3,
+                    slot.current,
+                    slot.previous,
+                    publisher.stream,
+                    slot.member,
+                    article_id,
+                    slot.ttl,
                 )
             return [bool(r) for r in await pipe.execute()]
 

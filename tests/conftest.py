@@ -14,11 +14,11 @@ from redis.asyncio import Redis
 from services.tools.local import free_port, redis_answers, start_redis
 from tests.harness import drop_prefix
 
-_TIERS = {"e2e": pytest.mark.e2e, "chaos": pytest.mark.chaos}
+_TIERS = {"e2e": pytest.mark.e2e, "chaos": pytest.mark.chaos, "cluster": pytest.mark.cluster}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests of tests/e2e and tests/chaos with their tier and as slow."""
+    """Mark the tests of tests/e2e, tests/chaos and tests/cluster with their tier and as slow."""
     for item in items:
         tier = Path(str(item.path)).relative_to(Path(__file__).parent).parts[0]
         if tier in _TIERS:

@@ -13,6 +13,7 @@ from services.contracts import ENRICH, ENRICHED_EVENT, RawArticle, enriched_stre
 from services.enrich.pipeline import Enricher
 from services.enrich.settings import EnrichSettings
 from services.runtime import codec
+from services.runtime.connection import on_keyspace, open_redis
 from services.runtime.groups import Protected
 from services.runtime.retention import Retention, Room
 from services.runtime.runner import Item
@@ -46,8 +47,8 @@ async def running_worker(settings: EnrichSettings) -> AsyncIterator[StageWorker]
     enricher = await asyncio.to_thread(
         Enricher, model=settings.spacy_model, batch_size=settings.nlp_batch_size
     )
-    redis = Redis.from_url(settings.redis_url)
-    worker = build_worker(settings, enricher, redis)
+    redis = await open_redis(settings.redis_url)
+    worker = build_worker(on_keyspace(settings, redis), enricher, redis)
     await worker.start()
     try:
         yield worker

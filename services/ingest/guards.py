@@ -32,7 +32,6 @@ class RateLimiter:
 
     def __init__(self, redis: Redis, prefix: str, rate: float, burst: int) -> None:
         self.redis, self.prefix, self.rate, self.burst = redis, prefix, rate, max(burst, 1)
-        self.script = redis.register_script(_TAKE_TOKEN)
 
     @property
     def enabled(self) -> bool:
@@ -42,9 +41,8 @@ class RateLimiter:
         """Take a token for ``client``; return 0 when allowed, else the seconds until the next token."""
         if not self.enabled:
             return 0
-        allowed, tokens = await self.script(
-            keys=[f"{self.prefix}:ratelimit:{client}"], args=[self.rate, self.burst, time.time()]
-        )
+        key = f"{self.prefix}:ratelimit:{client}"
+        allowed, tokens = await self.redis.eval(_TAKE_TOKEN, 1, key, self.rate, self.burst, time.time())
         if int(allowed):
             return 0
         return max(1, math.ceil((1 - float(tokens)) / self.rate))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -13,13 +14,15 @@ from services.contracts import RAW_EVENT, RawArticle, raw_stream
 from services.errors import Unavailable
 from services.ingest.dedup import DEFAULT_BUCKETS, DEFAULT_WINDOW, DedupWindow
 from services.runtime import codec
+from services.runtime.connection import same_node
 
 Outcome = Literal["accepted", "duplicate"]
 
 # Check, append, then remember, in one atomic step: a failed XADD leaves the id unseen, so a retry
 # publishes it; a second post of the same id within the window publishes nothing.
 # KEYS: this period's bucket, the previous period's bucket, the raw stream (each declared, none built
-# inside the script). ARGV: the id's 64-bit hash, the entry, seconds the bucket must live.
+# inside the script; on a Redis Cluster all three are in the prefix's hash slot). ARGV: the id's 64-bit
+# hash, the entry, seconds the bucket must live.
 PUBLISH_ONCE = """
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 or redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
   return false
@@ -33,12 +36,25 @@ return entry
 AOF_RETRY_AFTER_S = 1  # an fsync is due within a second under appendfsync everysec
 
 
+@dataclass(frozen=True)
+class Durability:
+    """What a publish waits for before it counts as done; by default nothing past Redis' memory.
+
+    ``aof_ms``: wait that long for Redis to fsync the writes to its own append-only file (WAITAOF,
+    Redis 7.2+). ``replicas``: wait ``replicas_ms`` for that many replicas to acknowledge them (WAIT;
+    on a Redis Cluster, the replicas of the master holding the prefix's slot).
+    """
+
+    aof_ms: int | None = None
+    replicas: int = 0
+    replicas_ms: int = 1000
+
+
 class Publisher:
     """Append raw articles to ``<prefix>:raw`` unless their id was published within the window.
 
     ``window`` and ``buckets`` shape the de-duplication window (services/ingest/dedup.py); ``clock``
-    gives Unix seconds. With ``wait_aof_ms``, each publish waits up to that many milliseconds for Redis
-    to fsync its writes to the local append-only file (WAITAOF, Redis 7.2+).
+    gives Unix seconds; ``durability`` says what each publish waits for.
     """
 
     def __init__(
@@ -49,45 +65,58 @@ class Publisher:
         window: timedelta = DEFAULT_WINDOW,
         buckets: int = DEFAULT_BUCKETS,
         clock: Callable[[], float] = time.time,
-        wait_aof_ms: int | None = None,
+        durability: Durability = Durability(),
     ) -> None:
         self.redis = redis
         self.stream = raw_stream(prefix)
         self.dedup = DedupWindow(prefix, window, buckets)
         self.clock = clock
-        self.wait_aof_ms = wait_aof_ms
-        self.script = redis.register_script(PUBLISH_ONCE)
+        self.durability = durability
 
     async def publish(self, articles: Sequence[RawArticle]) -> list[Outcome]:
         """Publish the articles through one pipeline; say for each whether it was new.
 
-        Raises Unavailable (503) when ``wait_aof_ms`` is set and the writes did not reach the local
-        append-only file in time: the articles may be published, and a re-post is then a duplicate.
-        Redis errors propagate.
+        Raises Unavailable (503) when the writes did not reach what ``durability`` asks for in time:
+        the articles may be published, and a re-post is then a duplicate. Redis errors propagate.
         """
         if not articles:
             return []
         now = self.clock()
+        wanted = self.durability
         async with self.redis.pipeline(transaction=False) as pipe:
             for article in articles:
                 data = codec.encode(article, event_type=RAW_EVENT, correlation_id=article.id)
                 slot = self.dedup.slot(article.id, now)
-                await self.script(
-                    keys=[slot.current, slot.previous, self.stream],
-                    args=[slot.member, data, slot.ttl],
-                    client=pipe,
+                # EVAL, not EVALSHA: a cluster pipeline refuses EVALSHA, and Redis caches the script by
+                # its hash either way.
+                pipe.eval(
+                    PUBLISH_ONCE, 3, slot.current, slot.previous, self.stream, slot.member, data, slot.ttl
                 )
-            if self.wait_aof_ms is not None:
-                # On the pipeline's own connection: WAITAOF waits for this connection's writes only.
-                pipe.waitaof(1, 0, self.wait_aof_ms)
+            # Each wait runs on the connection that made the writes, and waits for its writes only.
+            node = same_node(self.redis, self.stream)
+            if wanted.aof_ms is not None:
+                pipe.execute_command("WAITAOF", 1, 0, wanted.aof_ms, **node)
+            if wanted.replicas:
+                pipe.execute_command("WAIT", wanted.replicas, wanted.replicas_ms, **node)
             results = await pipe.execute(raise_on_error=False)
-        aof = results.pop() if self.wait_aof_ms is not None else None
+        replicas = results.pop() if wanted.replicas else None
+        aof = results.pop() if wanted.aof_ms is not None else None
         for result in results:
             if isinstance(result, Exception):
                 raise result
-        if self.wait_aof_ms is not None:
-            confirm_aof(aof, self.wait_aof_ms)
+        if wanted.aof_ms is not None:
+            confirm_aof(aof, wanted.aof_ms)
+        if wanted.replicas:
+            confirm_replicas(replicas, wanted.replicas, wanted.replicas_ms)
         return ["accepted" if r else "duplicate" for r in results]
+
+
+def _unconfirmed(what: str, setting: str, reason: str, retry_after: int) -> Unavailable:
+    return Unavailable(
+        f"the write did not reach {what} ({setting}): {reason}; the article may be published all the "
+        "same: post it again (a published one is answered as a duplicate)",
+        retry_after=retry_after,
+    )
 
 
 def confirm_aof(reply: Any, timeout_ms: int) -> None:
@@ -99,8 +128,16 @@ def confirm_aof(reply: Any, timeout_ms: int) -> None:
         reason = f"Redis did not fsync it within {timeout_ms} ms"
     else:
         return
-    raise Unavailable(
-        f"the write did not reach Redis' append-only file (INGEST_WAIT_AOF): {reason}; the article "
-        "may be published all the same: post it again (a published one is answered as a duplicate)",
-        retry_after=AOF_RETRY_AFTER_S,
-    )
+    raise _unconfirmed("Redis' append-only file", "INGEST_WAIT_AOF", reason, AOF_RETRY_AFTER_S)
+
+
+def confirm_replicas(reply: Any, wanted: int, timeout_ms: int) -> None:
+    """Raise Unavailable unless a WAIT reply (how many replicas acknowledged, or the error it raised)
+    reaches ``wanted``."""
+    if isinstance(reply, Exception):
+        reason = f"Redis could not confirm it ({reply})"
+    elif int(reply) < wanted:
+        reason = f"{int(reply)} of {wanted} replicas acknowledged it within {timeout_ms} ms"
+    else:
+        return
+    raise _unconfirmed("Redis' replicas", "INGEST_WAIT_REPLICAS", reason, max(1, timeout_ms // 1000))

@@ -17,6 +17,7 @@ from services.ingest.guards import Backpressure, RateLimiter
 from services.ingest.parsing import article_from_body, article_from_fields, batch_items, to_raw
 from services.ingest.publisher import Publisher
 from services.ingest.settings import IngestSettings
+from services.runtime.connection import Once, on_keyspace, open_redis
 from services.runtime.groups import Protected
 from services.runtime.retention import Retention
 from services.web.auth import client_id, parse_keys, require_key
@@ -34,9 +35,13 @@ class Ingest:
     retention: Retention
 
     @classmethod
-    def connect(cls, settings: IngestSettings) -> Ingest:
-        """Connect to Redis (lazily, on first use) and build the publisher and the guards."""
-        redis = Redis.from_url(settings.redis_url)
+    async def connect(cls, settings: IngestSettings) -> Ingest:
+        """Connect to Redis, learn whether it is a cluster, and build the publisher and the guards.
+
+        Raises redis' ConnectionError when Redis does not answer.
+        """
+        redis = await open_redis(settings.redis_url)
+        settings = on_keyspace(settings, redis)
         prefix = settings.stream_prefix
         return cls(
             settings=settings,
@@ -46,7 +51,7 @@ class Ingest:
                 prefix,
                 window=settings.dedup_window,
                 buckets=settings.dedup_buckets,
-                wait_aof_ms=settings.ingest_wait_aof_timeout_ms if settings.ingest_wait_aof else None,
+                durability=settings.durability,
             ),
             limiter=RateLimiter(redis, prefix, settings.rate_limit_per_s, settings.rate_limit_burst),
             backpressure=Backpressure(redis, settings),
@@ -60,9 +65,9 @@ class Ingest:
         )
 
 
-def _ingest(request: Request) -> Ingest:
-    ingest: Ingest = request.app.state.ingest
-    return ingest
+async def _ingest(request: Request) -> Ingest:
+    connection: Once[Ingest] = request.app.state.ingest
+    return await connection.get()
 
 
 Deps = Annotated[Ingest, Depends(_ingest)]

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pydantic import Field, field_validator, model_validator
 
 from services.ingest.dedup import DEFAULT_BUCKETS, DEFAULT_WINDOW
+from services.ingest.publisher import Durability
 from services.settings import CommonSettings, Duration
 
 
@@ -48,6 +49,25 @@ class IngestSettings(CommonSettings):
     ingest_wait_aof_timeout_ms: int = Field(
         default=1000, gt=0, description="how long one request waits for that fsync"
     )
+    ingest_wait_replicas: int = Field(
+        default=0,
+        ge=0,
+        le=16,
+        description="answer 202 only once this many Redis replicas acknowledged the article (WAIT), else "
+        "503; 0 answers once the master has it",
+    )
+    ingest_wait_replicas_timeout_ms: int = Field(
+        default=1000, gt=0, description="how long one request waits for those replicas"
+    )
+
+    @property
+    def durability(self) -> Durability:
+        """What each publish waits for, from INGEST_WAIT_AOF and INGEST_WAIT_REPLICAS."""
+        return Durability(
+            aof_ms=self.ingest_wait_aof_timeout_ms if self.ingest_wait_aof else None,
+            replicas=self.ingest_wait_replicas,
+            replicas_ms=self.ingest_wait_replicas_timeout_ms,
+        )
 
     @field_validator("dedup_window")
     @classmethod

@@ -7,8 +7,8 @@ from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
 from fastapi import FastAPI
-from redis.asyncio import Redis
 
+from services.runtime.connection import on_keyspace, open_redis
 from services.store.api.articles import router
 from services.store.api.asyncapi import router as asyncapi_router
 from services.store.api.dead import dead_router
@@ -32,10 +32,11 @@ def create_app(settings: StoreSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if cfg.migrate_on_start:
             await migrate(cfg.database_url)  # locked: replicas starting together migrate once
+        redis = await open_redis(cfg.redis_url)
+        live = on_keyspace(cfg, redis)
         engine = create_engine(cfg.database_url)
-        redis = Redis.from_url(cfg.redis_url)
-        store = StoreState(settings=cfg, engine=engine, redis=redis, feed_hub=feed_hub(cfg, redis))
-        worker = build_worker(cfg, engine, redis)
+        store = StoreState(settings=live, engine=engine, redis=redis, feed_hub=feed_hub(live, redis))
+        worker = build_worker(live, engine, redis)
         app.state.store = store
         await worker.start()
         await store.feed_hub.start()

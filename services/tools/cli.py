@@ -16,6 +16,7 @@ from rich.table import Table
 from services.contracts import STAGES
 from services.errors import RequestError
 from services.runtime import deadletter
+from services.runtime.connection import on_keyspace, open_redis
 from services.settings import CommonSettings
 
 app = typer.Typer(help="Wirestream: news ingestion, enrichment and search.", no_args_is_help=True)
@@ -65,9 +66,9 @@ def _with_redis(action: Callable[[Redis, CommonSettings], Awaitable[T]]) -> T:
     settings = CommonSettings()
 
     async def go() -> T:
-        redis = Redis.from_url(settings.redis_url)
+        redis = await open_redis(settings.redis_url)
         try:
-            return await action(redis, settings)
+            return await action(redis, on_keyspace(settings, redis))
         finally:
             await redis.aclose()
 

@@ -103,7 +103,7 @@ async def test_backpressure_answers_503_while_enrichment_lags(
             answers.append(
                 await client.post("/v1/articles", content=orjson.dumps(article_fields()), headers=JSON)
             )
-            client._transport.app.state.ingest.backpressure._read_at = float("-inf")  # type: ignore[attr-defined]
+            client._transport.app.state.ingest.value.backpressure._read_at = float("-inf")  # type: ignore[attr-defined]
     assert [a.status_code for a in answers] == [202, 202, 202, 503, 503]
     assert answers[3].headers["Retry-After"] == "5"
     assert "behind" in answers[3].json()["detail"]
