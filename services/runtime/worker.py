@@ -29,6 +29,10 @@ from services.settings import ConsumerSettings
 
 log = logging.getLogger(__name__)
 Gate = Callable[[], Awaitable[bool]]
+# At stop, a batch in hand gets this long to finish. One stuck on a dependency that hangs (a database
+# whose host name no longer resolves) is then abandoned: it was never acknowledged, so it stays pending
+# and another replica reclaims it.
+STOP_GRACE_S = 5.0
 
 
 async def always_room() -> bool:
@@ -165,11 +169,19 @@ class StageWorker:
                     self.runner.stream,
                 )
 
-    async def stop(self) -> None:
-        """Stop reading; a batch in hand is finished and acknowledged, a blocked read is abandoned."""
+    async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Stop reading; a batch in hand gets ``grace_s`` seconds to finish and be acknowledged, then is
+        left pending; a blocked read is abandoned at once."""
         self._stopping.set()
         if self._tasks and self._waiting:
             self._tasks[0].cancel()  # the reader: nothing in hand, no need to wait out its block
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=grace_s)
+            for task in late:
+                log.warning(
+                    "%s stops with a batch in hand after %g s; it stays pending", self.runner.stage, grace_s
+                )
+                task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task

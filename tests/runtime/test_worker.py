@@ -103,6 +103,20 @@ async def test_stop_finishes_the_batch_in_hand_and_acknowledges_it(redis: Redis,
     assert await _pending(redis, prefix) == len(ids) - len(stage.done)  # what was read got acknowledged
 
 
+async def test_stop_leaves_a_batch_stuck_on_a_dependency_pending(redis: Redis, prefix: str) -> None:
+    stage = Stage()
+    stage.release.clear()  # never released: the dependency hangs
+    worker = _worker(redis, prefix, stage)
+    await worker.start()
+    ids = await _post(redis, prefix, 4)
+    await asyncio.wait_for(stage.inside.wait(), 10)
+
+    await asyncio.wait_for(worker.stop(grace_s=0.3), 5)  # returns though the batch never finishes
+
+    assert stage.done == []
+    assert await _pending(redis, prefix) == len(ids)  # nothing acknowledged: another replica reclaims it
+
+
 async def test_stop_of_an_idle_worker_does_not_wait_out_its_blocking_read(redis: Redis, prefix: str) -> None:
     stage = Stage()
     settings = ConsumerSettings(stream_prefix=prefix, batch_size=8, poll_ms=5_000, claim_idle_ms=60_000)
