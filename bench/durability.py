@@ -5,7 +5,9 @@ afterwards) run with ``appendonly yes`` and ``appendfsync`` set to
 
 - no: Redis writes the file and leaves flushing to the kernel (the baseline);
 - everysec: fsync once a second in a background thread (Redis' default with AOF);
-- always: fsync before answering the writes of every event-loop turn.
+- always: fsync before answering the writes of every event-loop turn;
+- everysec+WAIT: everysec with one replica (a fourth redis-server, ``--replicaof`` the third), and
+  ingest's 202 waiting for it (INGEST_WAIT_REPLICAS=1: WAIT 1 on the publishing connection).
 
 Each round publishes, to each server in turn, one article and then a batch of 100 through ingest's
 Publisher (encoding, the Lua script, the pipeline), and times the call. Figures are p50 and p95 in
@@ -23,15 +25,34 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from services.contracts import RawArticle
-from services.ingest.publisher import Publisher
+from services.ingest.publisher import Durability, Publisher
 from services.tools.local import free_port, start_redis
 
-MODES = ("no", "everysec", "always")
+
+@dataclass(frozen=True)
+class Setting:
+    """One way of running Redis and publishing: ``fsync`` of the master, whether a replica follows it,
+    and what the publisher waits for."""
+
+    fsync: str
+    replica: bool = False
+    durability: Durability = field(default_factory=Durability)
+
+
+SETTINGS = {
+    "no": Setting("no"),
+    "everysec": Setting("everysec"),
+    "always": Setting("always"),
+    "everysec+WAIT": Setting("everysec", replica=True, durability=Durability(replicas=1, replicas_ms=1000)),
+}
+MODES = tuple(SETTINGS)
 BODY = (
     "The harbour reopened on Monday after the storm passed, and the first ferries left on time. "
     "Officials said repairs to the breakwater would take weeks. "
@@ -39,15 +60,25 @@ BODY = (
 
 
 @contextmanager
-def redis_server(fsync: str, workdir: Path) -> Iterator[str]:
-    """Run redis-server with an append-only file flushed per ``fsync``; yield its URL."""
-    url = f"redis://127.0.0.1:{free_port()}/0"
-    proc = start_redis(url, workdir, aof=fsync)
+def redis_server(setting: Setting, workdir: Path) -> Iterator[str]:
+    """Run redis-server with an append-only file flushed per the setting, and its replica if it has one
+    (once in sync); yield the master's URL."""
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    procs = [start_redis(url, workdir / "master", aof=setting.fsync)]
     try:
+        if setting.replica:
+            replica_url = f"redis://127.0.0.1:{free_port()}/0"
+            following = ["--replicaof", "127.0.0.1", str(port)]
+            procs.append(start_redis(replica_url, workdir / "replica", aof=setting.fsync, extra=following))
+            with SyncRedis.from_url(replica_url) as replica:
+                while replica.info("replication").get("master_link_status") != "up":
+                    time.sleep(0.05)
         yield url
     finally:
-        proc.terminate()
-        proc.wait(10)
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
 
 
 def articles(count: int) -> list[RawArticle]:
@@ -79,7 +110,10 @@ def p95(values: list[float]) -> float:
 
 async def measure(urls: dict[str, str], rounds: int, warmup: int) -> dict[str, dict[str, list[float]]]:
     clients = {mode: Redis.from_url(url) for mode, url in urls.items()}
-    publishers = {mode: Publisher(client, "wsbench") for mode, client in clients.items()}
+    publishers = {
+        mode: Publisher(client, "wsbench", durability=SETTINGS[mode].durability)
+        for mode, client in clients.items()
+    }
     times: dict[str, dict[str, list[float]]] = {mode: {"one": [], "batch": []} for mode in MODES}
     try:
         for n in range(warmup + rounds):
@@ -104,9 +138,8 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="ws-durability-", dir=args.dir) as tmp, ExitStack() as servers:
         urls = {}
-        for mode in MODES:
-            (Path(tmp) / mode).mkdir()
-            urls[mode] = servers.enter_context(redis_server(mode, Path(tmp) / mode))
+        for mode, setting in SETTINGS.items():
+            urls[mode] = servers.enter_context(redis_server(setting, Path(tmp) / mode))
         times = asyncio.run(measure(urls, args.rounds, args.warmup))
     report(times, args.rounds)
 
@@ -115,7 +148,7 @@ def report(times: dict[str, dict[str, list[float]]], rounds: int) -> None:
     base = times["no"]
     print(f"{rounds} rounds; one article, then a batch of 100, per round and setting (ms)")
     print(
-        f"{'appendfsync':<12} {'one p50':>8} {'one p95':>8} {'batch p50':>10} {'batch p95':>10}"
+        f"{'setting':<14} {'one p50':>8} {'one p95':>8} {'batch p50':>10} {'batch p95':>10}"
         f"   ratios to no: one p50 / p95, batch p50 / p95"
     )
     for mode in MODES:
@@ -129,7 +162,7 @@ def report(times: dict[str, dict[str, list[float]]], rounds: int) -> None:
         ]
         ratios = " / ".join(f"{f / b:.2f}" for f, b in zip(figures, bases, strict=True))
         print(
-            f"{mode:<12} {figures[0]:8.2f} {figures[1]:8.2f} {figures[2]:10.2f} {figures[3]:10.2f}   {ratios}"
+            f"{mode:<14} {figures[0]:8.2f} {figures[1]:8.2f} {figures[2]:10.2f} {figures[3]:10.2f}   {ratios}"
         )
 
 
