@@ -1,5 +1,7 @@
 # One image, three commands: python -m services.ingest | services.enrich | services.store
-FROM python:3.11-slim
+# PYTHON_IMAGE: another Python 3.11 image where Docker Hub is out of reach (see deploy/README.md).
+ARG PYTHON_IMAGE=python:3.11-slim
+FROM ${PYTHON_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
