@@ -1,8 +1,10 @@
-"""What can be checked of the docker-compose deployment without a Docker engine."""
+"""What can be checked of the docker-compose deployments without a Docker engine (deploy/compose-test.sh
+runs them under one)."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
 from typing import Any
 
 import prometheus_client
@@ -22,31 +24,51 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "store": StoreSettings,
 }
 PORT_VARS = {"ingest": "INGEST_PORT", "enrich": "ENRICH_PORT", "store": "STORE_PORT"}
+COMPOSE_FILES = ["docker-compose.yml", "docker-compose.cluster.yml"]
+CLUSTER_NODES = [f"redis-{n}" for n in range(1, 7)]
+SAME_IN_BOTH_DEPLOYMENTS = ("build", "image", "command", "healthcheck", "ports", "deploy", "restart")
+
+
+def services_of(compose_file: str) -> dict[str, Any]:
+    return yaml.safe_load((ROOT / compose_file).read_text())["services"]  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]  # type: ignore[no-any-return]
+    return services_of("docker-compose.yml")
+
+
+@pytest.fixture(scope="module")
+def cluster() -> dict[str, Any]:
+    return services_of("docker-compose.cluster.yml")
+
+
+@pytest.fixture(scope="module", params=COMPOSE_FILES)
+def deployment(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The services of each compose file in turn."""
+    return services_of(request.param)
 
 
 @pytest.mark.parametrize("name", SETTINGS)
-def test_service_command_is_a_real_entry_point(compose: dict[str, Any], name: str) -> None:
-    command = compose[name]["command"]
+def test_service_command_is_a_real_entry_point(deployment: dict[str, Any], name: str) -> None:
+    command = deployment[name]["command"]
     assert command == ["python", "-m", f"services.{name}"]
     assert importlib.util.find_spec(f"services.{name}.__main__") is not None
 
 
 @pytest.mark.parametrize("name", SETTINGS)
-def test_every_environment_variable_is_a_setting_the_code_reads(compose: dict[str, Any], name: str) -> None:
+def test_every_environment_variable_is_a_setting_the_code_reads(
+    deployment: dict[str, Any], name: str
+) -> None:
     fields = {f.upper() for f in SETTINGS[name].model_fields}
-    unknown = set(compose[name]["environment"]) - fields
+    unknown = set(deployment[name]["environment"]) - fields
     assert not unknown, f"{name} sets variables no setting reads: {sorted(unknown)}"
-    SETTINGS[name](**{k.lower(): v for k, v in compose[name]["environment"].items()})  # values validate
+    SETTINGS[name](**{k.lower(): v for k, v in deployment[name]["environment"].items()})  # values validate
 
 
 @pytest.mark.parametrize("name", SETTINGS)
-def test_ports_agree(compose: dict[str, Any], name: str) -> None:
-    service = compose[name]
+def test_ports_agree(deployment: dict[str, Any], name: str) -> None:
+    service = deployment[name]
     port = service["environment"][PORT_VARS[name]]
     # One word per argument: some engines' Docker API split arguments on spaces.
     assert service["healthcheck"]["test"] == ["CMD", "python", "-m", "services.web.healthcheck", port]
@@ -110,3 +132,62 @@ def test_the_build_context_holds_what_the_image_copies_and_no_local_state() -> N
     }
     assert copied and not copied & ignored, copied & ignored
     assert all((ROOT / path).exists() for path in copied), copied
+
+
+def test_base_images_are_docker_hubs_unless_overridden(compose: dict[str, Any]) -> None:
+    # Variables only where no registry is reachable (deploy/compose-test.sh); a user gets Docker Hub's.
+    assert compose["redis"]["image"] == "${REDIS_IMAGE:-redis:7-alpine}"
+    assert compose["postgres"]["image"] == "${POSTGRES_IMAGE:-postgres:15-alpine}"
+    assert "ARG PYTHON_IMAGE=python:3.11-slim\nFROM ${PYTHON_IMAGE}\n" in (ROOT / "Dockerfile").read_text()
+    for name in SETTINGS:
+        assert compose[name]["build"]["args"] == {"PYTHON_IMAGE": "${PYTHON_IMAGE:-python:3.11-slim}"}
+
+
+def test_cluster_is_three_masters_and_three_replicas_with_aof(cluster: dict[str, Any]) -> None:
+    nodes = {name for name, service in cluster.items() if "--cluster-enabled" in service.get("command", [])}
+    assert nodes == set(CLUSTER_NODES)
+    for node in CLUSTER_NODES:
+        command = cluster[node]["command"]
+        options = dict(zip(command[1::2], command[2::2], strict=True))
+        assert command[0] == "redis-server"
+        assert options["--cluster-enabled"] == "yes"
+        assert options["--appendonly"] == "yes"
+        assert options["--cluster-announce-hostname"] == node
+        assert cluster[node]["image"] == "${REDIS_IMAGE:-redis:7-alpine}"
+        assert "healthcheck" in cluster[node]
+    init = cluster["redis-cluster-init"]
+    script = init["command"][-1]
+    assert "redis-cli --cluster create $$nodes --cluster-replicas 1 --cluster-yes" in script
+    assert all(node in script for node in CLUSTER_NODES)
+    assert init["depends_on"] == {node: {"condition": "service_healthy"} for node in CLUSTER_NODES}
+    assert init["restart"] == "no"
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_cluster_services_are_the_single_redis_ones_given_one_node(
+    compose: dict[str, Any], cluster: dict[str, Any], name: str
+) -> None:
+    single, clustered = compose[name], cluster[name]
+    assert clustered["environment"]["REDIS_URL"] == "redis://redis-1:6379/0"
+    environment = {**clustered["environment"], "REDIS_URL": single["environment"]["REDIS_URL"]}
+    assert environment == single["environment"]
+    for key in SAME_IN_BOTH_DEPLOYMENTS:
+        assert clustered.get(key) == single.get(key), key
+    # They start once the cluster is formed, and the store once PostgreSQL is healthy too.
+    depends_on = dict(clustered["depends_on"])
+    assert depends_on.pop("redis-cluster-init") == {"condition": "service_completed_successfully"}
+    assert depends_on == {k: v for k, v in single["depends_on"].items() if k != "redis"}
+    assert cluster["postgres"] == compose["postgres"]
+
+
+def test_make_test_runs_the_compose_test() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert "-m pytest" in recipe
+    assert "deploy/compose-test.sh" in recipe
+    script = ROOT / "deploy" / "compose-test.sh"
+    assert os.access(script, os.X_OK)
+    text = script.read_text()
+    assert "set -euo pipefail" in text
+    assert "docker-compose.yml" in text
+    assert "docker-compose.cluster.yml" in text
