@@ -173,9 +173,12 @@ def test_cluster_services_are_the_single_redis_ones_given_one_node(
     assert environment == single["environment"]
     for key in SAME_IN_BOTH_DEPLOYMENTS:
         assert clustered.get(key) == single.get(key), key
-    # They start once the cluster is formed, and the store once PostgreSQL is healthy too.
+    # They start once the cluster is formed (and stop before its nodes), the store once PostgreSQL is
+    # healthy too.
     depends_on = dict(clustered["depends_on"])
     assert depends_on.pop("redis-cluster-init") == {"condition": "service_completed_successfully"}
+    for node in CLUSTER_NODES:
+        assert depends_on.pop(node) == {"condition": "service_healthy"}
     assert depends_on == {k: v for k, v in single["depends_on"].items() if k != "redis"}
     assert cluster["postgres"] == compose["postgres"]
 
