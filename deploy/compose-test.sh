@@ -60,7 +60,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
     skip_or_fail "no container engine here (missing packages: ${missing[*]}); COMPOSE_TEST_INSTALL=1 installs them"
   fi
   command -v apt-get >/dev/null || die "missing packages ${missing[*]} and no apt-get to install them"
-  say "installing ${missing[*]}"
   INSTALLING=1
 fi
 
@@ -313,6 +312,7 @@ mkdir -p "$LOGS"
 # ======================================================================================================
 phase install
 if [ -n "${INSTALLING:-}" ]; then
+  say "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >>"$LOGS/apt.log" 2>&1
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$LOGS/apt.log" 2>&1 ||
