@@ -127,8 +127,9 @@ start_dockerd() { # build | run
   else
     wrap=(nsenter "--net=/run/netns/$NETNS") # not `ip netns exec`: it remounts /sys, which runc needs
   fi
-  # fd 9 (the lock) is closed for it: a daemon outliving this run must not hold the lock.
-  "${wrap[@]}" dockerd "${args[@]}" >>"$LOGS/dockerd-$mode.log" 2>&1 9>&- &
+  # A session of its own: Ctrl-C reaches this script, whose trap takes the deployment down through the
+  # daemon, and not the daemon itself. fd 9 (the lock) is closed: a daemon outliving a run must not hold it.
+  setsid "${wrap[@]}" dockerd "${args[@]}" >>"$LOGS/dockerd-$mode.log" 2>&1 9>&- &
   DOCKERD_PID=$!
   wait_for 60 "dockerd ($mode) answers (log: $LOGS/dockerd-$mode.log)" daemon_answers
 }
@@ -228,7 +229,11 @@ healthy_count() { # SERVICE: how many of its containers report healthy
   done
   echo "$n"
 }
-has_healthy() { [ "$(healthy_count "$1")" -ge "$2" ]; }
+has_healthy() {
+  local n
+  n=$(healthy_count "$1")
+  [ "${n:-0}" -ge "$2" ]
+}
 
 REDIS_CTR=
 REDIS_CLI=(redis-cli)
@@ -270,7 +275,7 @@ redis_settled() {
 # ------------------------------------------------------------------------------------------------------
 # Teardown, also on failure or interruption: the deployment, the daemon, the namespace.
 teardown() {
-  local rc=$?
+  local rc=$? failed_in=$PHASE
   trap - EXIT INT TERM
   set +e
   phase_end
@@ -297,7 +302,7 @@ teardown() {
   if [ "$rc" = 0 ]; then
     say "compose test: passed"
   else
-    say "compose test: FAILED (exit $rc); logs in $LOGS" >&2
+    say "compose test: FAILED in phase ${failed_in:-?} (exit $rc); logs in $LOGS" >&2
   fi
   exit "$rc"
 }
