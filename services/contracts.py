@@ -56,6 +56,27 @@ def failures_key(stream: str, group: str) -> str:
     return f"{stream}:{group}:failures"
 
 
+def feed_key(prefix: str, feed_id: str) -> str:
+    """Name the hash of one registered feed: what it is and how its polls went."""
+    return f"{prefix}:feed:{feed_id}"
+
+
+def feeds_key(prefix: str) -> str:
+    """Name the sorted set of registered feed ids, scored by registration time (Unix ms)."""
+    return f"{prefix}:feeds"
+
+
+def feeds_due_key(prefix: str) -> str:
+    """Name the sorted set of feed ids scored by when each is next due (Unix seconds); disabled ones
+    are not in it."""
+    return f"{prefix}:feeds:due"
+
+
+def feeds_leases_key(prefix: str) -> str:
+    """Name the hash of feed id -> the token of the poller replica that holds its lease."""
+    return f"{prefix}:feeds:leases"
+
+
 def to_utc(value: datetime) -> datetime:
     """Return the instant in UTC; naive times are UTC. Raise ValueError when it leaves years 1-9999."""
     if value.tzinfo is None:

@@ -9,12 +9,21 @@ from pathlib import Path
 from typing import TypeVar
 
 import typer
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from services.contracts import STAGES
 from services.errors import RequestError
+from services.ingest.feeds.registry import (
+    DEFAULT_INTERVAL_S,
+    MAX_INTERVAL_S,
+    MIN_INTERVAL_S,
+    FeedIn,
+    FeedRegistry,
+)
 from services.runtime import deadletter
 from services.runtime.connection import on_keyspace, open_redis
 from services.settings import CommonSettings
@@ -22,6 +31,10 @@ from services.settings import CommonSettings
 app = typer.Typer(help="Wirestream: news ingestion, enrichment and search.", no_args_is_help=True)
 dead = typer.Typer(help="Inspect and replay dead-lettered entries (uses REDIS_URL and STREAM_PREFIX).")
 app.add_typer(dead, name="dead")
+feeds = typer.Typer(
+    help="Register the feeds to poll (uses REDIS_URL and STREAM_PREFIX).", no_args_is_help=True
+)
+app.add_typer(feeds, name="feeds")
 console = Console()
 T = TypeVar("T")
 
@@ -116,6 +129,77 @@ def dead_replay(dead_ids: list[str] = typer.Argument(..., help="ids from `wirest
 
     if _with_redis(replay_all):
         raise typer.Exit(1)
+
+
+_OPTION = {"url": "URL", "interval_s": "--interval", "source": "--source", "tags": "--tag"}
+
+
+@feeds.command("add")
+def feeds_add(
+    url: str = typer.Argument(..., help="the feed's http(s) URL"),
+    interval: int = typer.Option(
+        DEFAULT_INTERVAL_S, help=f"seconds between polls ({MIN_INTERVAL_S}-{MAX_INTERVAL_S})"
+    ),
+    source: str | None = typer.Option(None, help="the source its articles name"),
+    fetch_pages: bool = typer.Option(False, "--fetch-pages", help="fetch each item's page for its full text"),
+    tag: list[str] = typer.Option([], help="a tag for its articles; repeat for more"),
+) -> None:
+    """Register a feed, due for its first poll at once."""
+    try:
+        feed = FeedIn(url=url, interval_s=interval, source=source, fetch_pages=fetch_pages, tags=tag)
+    except ValidationError as exc:
+        [first, *_] = exc.errors(include_url=False)
+        raise typer.BadParameter(
+            first["msg"].removeprefix("Value error, "), param_hint=_OPTION.get(str(first["loc"][0]))
+        ) from None
+    try:
+        added = _with_redis(lambda r, s: FeedRegistry(r, s.stream_prefix).add(feed))
+    except RequestError as exc:
+        console.print(f"[red]{escape(str(exc.detail))}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"{added.id} {escape(added.url)}: polled every {added.interval_s} s, first now")
+
+
+def _when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S") if at else "-"
+
+
+@feeds.command("list")
+def feeds_list() -> None:
+    """List the feeds with how their polls went."""
+    listed = _with_redis(lambda r, s: FeedRegistry(r, s.stream_prefix).list())
+    columns = (
+        "id",
+        "url",
+        "every",
+        "last poll (UTC)",
+        "HTTP",
+        "failures",
+        "seen",
+        "published",
+        "next poll (UTC)",
+    )
+    table = Table(*columns, "state")
+    for feed in listed:
+        st = feed.status
+        url = escape(f"{feed.url} → {st.current_url}" if st.current_url else feed.url)
+        state = escape(f"disabled: {st.disabled_reason}" if st.disabled else (st.last_error or "ok")[:80])
+        row = [feed.id, url, f"{feed.interval_s} s", _when(st.last_polled_at), str(st.last_status or "-")]
+        row += [str(st.consecutive_failures), str(st.items_seen), str(st.items_published)]
+        table.add_row(*row, _when(st.next_poll_at), state)
+    console.print(table)
+    console.print(f"{len(listed)} feeds")
+
+
+@feeds.command("remove")
+def feeds_remove(feed_id: str = typer.Argument(..., help="an id from `wirestream feeds list`")) -> None:
+    """Stop polling a feed and forget it; the articles it brought stay."""
+    try:
+        _with_redis(lambda r, s: FeedRegistry(r, s.stream_prefix).remove(feed_id))
+    except RequestError as exc:
+        console.print(f"[red]{escape(str(exc.detail))}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"{feed_id} removed")
 
 
 if __name__ == "__main__":
