@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 
 from services import metrics
 from services.errors import RequestError
+from services.ingest.feeds.routes import feeds_router
 from services.ingest.routes import Ingest, ingest_router
 from services.ingest.settings import IngestSettings
 from services.runtime.connection import Once
@@ -63,6 +64,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         lifespan,
     )
     app.include_router(ingest_router(cfg))
+    app.include_router(feeds_router(cfg))
     add_error_handler(app, count=_count, unavailable="nothing was published")
 
     async def ready() -> None:

@@ -17,12 +17,14 @@ from rich.table import Table
 
 from services.contracts import STAGES
 from services.errors import RequestError
+from services.ingest.feeds.opml import parse_opml
 from services.ingest.feeds.registry import (
     DEFAULT_INTERVAL_S,
     MAX_INTERVAL_S,
     MIN_INTERVAL_S,
     FeedIn,
     FeedRegistry,
+    import_feeds,
 )
 from services.runtime import deadletter
 from services.runtime.connection import on_keyspace, open_redis
@@ -200,6 +202,36 @@ def feeds_remove(feed_id: str = typer.Argument(..., help="an id from `wirestream
         console.print(f"[red]{escape(str(exc.detail))}[/red]")
         raise typer.Exit(1) from None
     console.print(f"{feed_id} removed")
+
+
+@feeds.command("import")
+def feeds_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="an OPML document"),
+    interval: int = typer.Option(
+        DEFAULT_INTERVAL_S, min=MIN_INTERVAL_S, max=MAX_INTERVAL_S, help="seconds between polls of each"
+    ),
+    fetch_pages: bool = typer.Option(False, "--fetch-pages", help="fetch each item's page for its full text"),
+) -> None:
+    """Register every feed an OPML document names; exit status 1 when one was rejected."""
+    try:
+        outlines = parse_opml(file.read_bytes())
+    except ValueError as exc:
+        raise typer.BadParameter(f"not an OPML document: {exc}", param_hint="FILE") from None
+    results = _with_redis(
+        lambda r, s: import_feeds(
+            FeedRegistry(r, s.stream_prefix), outlines, interval_s=interval, fetch_pages=fetch_pages
+        )
+    )
+    table = Table("#", "url", "result", "id or reason")
+    for item in results:
+        table.add_row(
+            str(item.index), escape(item.url or "-"), item.status, escape(item.id or item.error or "")
+        )
+    console.print(table)
+    counts = {s: sum(1 for i in results if i.status == s) for s in ("created", "exists", "rejected")}
+    console.print(", ".join(f"{n} {status}" for status, n in counts.items()))
+    if counts["rejected"]:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -76,7 +76,9 @@ class FeedIn(BaseModel):
         description="seconds between polls while the feed answers",
     )
     source: str | None = Field(default=None, max_length=MAX_SOURCE, description="the articles' source")
-    fetch_pages: bool = Field(default=False, description="fetch each item's page for its full text")
+    fetch_pages: bool = Field(
+        default=False, strict=True, description="fetch each item's page for its full text"
+    )
     tags: Tags = Field(default_factory=list, max_length=MAX_TAGS, description="added to every article")
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Awaitable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -229,3 +230,32 @@ async def test_cli_adds_lists_and_removes(redis_url: str, registry: FeedRegistry
     removed = await run("feeds", "remove", feed.id)
     assert removed.returncode == 0, removed.stderr
     assert await registry.list() == []
+
+
+async def test_cli_imports_opml(redis_url: str, registry: FeedRegistry, prefix: str, tmp_path: Path) -> None:
+    await registry.add(FeedIn(url=URL))
+    good = tmp_path / "good.opml"
+    good.write_text(
+        '<opml version="2.0"><body><outline text="Tech">'
+        '<outline text="Example Org" xmlUrl="https://example.org/feed"/>'
+        f'<outline text="Known" xmlUrl="{URL}?utm_source=opml"/>'
+        "</outline></body></opml>"
+    )
+    mixed = tmp_path / "mixed.opml"
+    mixed.write_text('<opml><body><outline text="Local" xmlUrl="file:///etc/passwd"/></body></opml>')
+    not_opml = tmp_path / "feed.rss"
+    not_opml.write_text("<rss/>")
+
+    imported = await asyncio.to_thread(
+        wirestream, redis_url, prefix, "feeds", "import", str(good), "--interval", "120"
+    )
+
+    assert imported.returncode == 0, imported.stderr
+    assert "1 created, 1 exists, 0 rejected" in imported.stdout
+    org = next(f for f in await registry.list() if f.url == "https://example.org/feed")
+    assert (org.source, org.tags, org.interval_s) == ("Example Org", ["Tech"], 120)
+    rejected = await asyncio.to_thread(wirestream, redis_url, prefix, "feeds", "import", str(mixed))
+    assert rejected.returncode == 1 and "0 created, 0 exists, 1 rejected" in rejected.stdout
+    refused = await asyncio.to_thread(wirestream, redis_url, prefix, "feeds", "import", str(not_opml))
+    assert refused.returncode == 2 and "not an OPML document" in refused.stderr
+    assert len(await registry.list()) == 2
