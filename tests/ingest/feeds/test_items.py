@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.contracts import ArticleIn
 from services.fetch import UnsafeXML
@@ -385,3 +387,24 @@ def test_an_item_over_the_contracts_limits_is_skipped_with_the_field_named() -> 
     feed = parse_feed(body, url="https://site.example/rss", content_type="application/rss+xml")
     assert [item.article.title for item in feed.items] == ["Fine"]
     assert feed.skips == {"invalid title": 1}
+
+
+@pytest.mark.parametrize(
+    "name", ["rss2_content_encoded.xml", "atom_xhtml.xml", "jsonfeed_1_1.json", "rss1_rdf.xml"]
+)
+def test_a_feed_cut_off_anywhere_never_raises(name: str) -> None:
+    whole = (DATA / name).read_bytes()
+    for end in range(0, len(whole), 97):
+        feed = parse_feed(whole[:end], url="https://site.example/feed", content_type=None)
+        assert isinstance(feed, ParsedFeed)
+        assert feed.error is not None or end == 0 or feed.items
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400) | st.text(max_size=400).map(str.encode))
+def test_any_bytes_give_a_parsed_feed(body: bytes) -> None:
+    try:
+        feed = parse_feed(body, url="https://site.example/feed", content_type="application/xml")
+    except UnsafeXML:
+        return
+    assert isinstance(feed, ParsedFeed)
