@@ -4,6 +4,7 @@
     ├── PoisonMessage              never processable: dead-lettered at once, then acknowledged
     │   └── MalformedEntry         not JSON, no ``__data__`` field, or not the contract's shape
     ├── TransientError             a dependency is unreachable: the entry stays pending, retried later
+    ├── PartialFailure             some entries of a batch failed: each one's error, the rest are done
     ├── ConfigurationError         settings the environment cannot honour: the service refuses to start
     └── RequestError               an HTTP request the service refuses: ``status`` and ``detail``
         ├── BadRequest             400  malformed body, a cursor or an id this service did not hand out
@@ -28,6 +29,7 @@ answers a RequestError with its status and ``{"detail": ...}`` through one handl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
@@ -50,6 +52,15 @@ class MalformedEntry(PoisonMessage):
 
 class TransientError(WirestreamError):
     """A dependency is down; retrying later will work."""
+
+
+class PartialFailure(WirestreamError):
+    """Raised by a stage whose batch failed for some entries only: ``errors`` maps each failed entry's id
+    to its error (handled as if that entry had failed alone); every other entry of the batch is done."""
+
+    def __init__(self, errors: Mapping[str, BaseException]) -> None:
+        super().__init__(f"{len(errors)} entries of the batch failed")
+        self.errors = dict(errors)
 
 
 class ConfigurationError(WirestreamError):

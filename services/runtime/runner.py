@@ -7,6 +7,9 @@ Each entry ends in one of three ways (see services/errors.py):
   acknowledged;
 - failed: it stays pending, with its error kept in Redis, and is reclaimed once idle (reclaim.py);
   a TransientError (a dependency down) never counts towards ``max_deliveries``.
+
+A stage that settles each entry of a batch on its own raises PartialFailure naming the entries that
+failed: those end as if they had failed alone, the others are acknowledged.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from redis.exceptions import RedisError
 
 from services import metrics
 from services.contracts import failures_key
-from services.errors import MalformedEntry, PoisonMessage, TransientError, classify
+from services.errors import MalformedEntry, PartialFailure, PoisonMessage, TransientError, classify
 from services.runtime import codec
 from services.runtime.deadletter import DeadLetter
 
@@ -36,10 +39,11 @@ TRANSIENT_MARK = "transient: "
 
 @dataclass(frozen=True, slots=True)
 class Item(Generic[M]):
-    """A decoded entry: its stream id and its article."""
+    """A decoded entry: its stream id, its article, and how often it was delivered (1 the first time)."""
 
     entry_id: str
     value: M
+    deliveries: int = 1
 
 
 async def always_healthy() -> bool:
@@ -74,13 +78,17 @@ class StageRunner(Generic[M]):
         fields_of = dict(entries)
         for entry_id, fields in entries:
             try:
-                items.append(Item(entry_id, codec.decode(fields, self.model).body))
+                body = codec.decode(fields, self.model).body
+                items.append(Item(entry_id, body, deliveries.get(entry_id, 1)))
             except MalformedEntry as exc:
                 await self.dead_letter(entry_id, fields, f"malformed: {exc}", deliveries.get(entry_id, 1))
         if not items:
             return
         try:
             await self.process(items)
+        except PartialFailure as partial:
+            await self._settle(items, partial, fields_of, deliveries)
+            return
         except Exception as exc:  # the tree decides; see services/errors.py
             error = classify(exc)
             if isinstance(error, TransientError) or len(items) == 1:
@@ -98,6 +106,28 @@ class StageRunner(Generic[M]):
             return
         await self.ack([i.entry_id for i in items])
 
+    async def _settle(
+        self,
+        items: Sequence[Item[M]],
+        partial: PartialFailure,
+        fields_of: Mapping[str, Fields],
+        deliveries: Mapping[str, int],
+    ) -> None:
+        """Acknowledge what the stage finished; each failed entry ends as it would have alone."""
+        await self.ack([i.entry_id for i in items if i.entry_id not in partial.errors])
+        paused = False
+        for item in items:
+            if (error := partial.errors.get(item.entry_id)) is None:
+                continue
+            error = classify(error)
+            if isinstance(error, PoisonMessage):
+                await self._failed([item], error, fields_of, deliveries)
+            else:  # one pause for the batch, not one per entry of an unreachable dependency
+                await self.record_failures([item.entry_id], error, pause=False)
+                paused = paused or isinstance(error, TransientError)
+        if paused:
+            await asyncio.sleep(self.transient_pause_s)
+
     async def _failed(
         self,
         items: Sequence[Item[M]],
@@ -114,8 +144,11 @@ class StageRunner(Generic[M]):
             return
         await self.record_failures([i.entry_id for i in items], error)
 
-    async def record_failures(self, entry_ids: Sequence[str], error: BaseException) -> None:
-        """Leave entries pending with their error kept for the replica that reclaims them."""
+    async def record_failures(
+        self, entry_ids: Sequence[str], error: BaseException, *, pause: bool = True
+    ) -> None:
+        """Leave entries pending with their error kept for the replica that reclaims them; after a
+        transient error, ``pause`` before going on."""
         transient = isinstance(error, TransientError)
         message = f"{TRANSIENT_MARK if transient else ''}{type(error).__name__}: {error}"[:2000]
         kind = "transient" if transient else "entry"
@@ -125,7 +158,7 @@ class StageRunner(Generic[M]):
             await self.redis.hset(self.failures, mapping=dict.fromkeys(entry_ids, message))
         except RedisError:
             log.warning("could not record the failure of %s in Redis", self.stage)
-        if transient:
+        if transient and pause:
             await asyncio.sleep(self.transient_pause_s)  # let the dependency recover instead of spinning
 
     async def ack(self, entry_ids: Sequence[str]) -> None:

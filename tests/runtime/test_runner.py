@@ -12,6 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from services.contracts import RawArticle, dead_stream, raw_stream
+from services.errors import PartialFailure, PoisonMessage, TransientError
 from services.runtime.codec import DATA_FIELD
 from services.runtime.groups import ensure_group
 from services.runtime.reclaim import reclaim_once
@@ -400,3 +401,57 @@ async def test_poison_entries_are_counted_right_among_fresh_pending_ones(redis: 
     assert sorted(d["entry_id"].decode() for d in dead) == sorted(stale)
     assert {d["deliveries"] for d in dead} == {b"9"}
     assert set(await pending(redis, prefix)) == set(ids[1:-1])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Stages that settle each entry on their own
+
+
+async def test_partial_failure_acks_the_rest_and_ends_each_failed_entry_as_alone(
+    redis: Redis, prefix: str
+) -> None:
+    await ensure_group(redis, raw_stream(prefix), GROUP)
+    articles = [raw_article() for _ in range(4)]
+    ids = [await add(redis, prefix, raw_entry(a)) for a in articles]
+    calls: list[list[str]] = []
+
+    async def settle(items: Sequence[Item[RawArticle]]) -> None:
+        calls.append([i.entry_id for i in items])
+        raise PartialFailure(
+            {
+                items[1].entry_id: PoisonMessage("no main text"),
+                items[2].entry_id: TransientError("site down"),
+                items[3].entry_id: RuntimeError("bug"),
+            }
+        )
+
+    runner = make_runner(redis, prefix, settle)
+    runner.transient_pause_s = 0.0
+    await runner.handle(await read(redis, prefix))
+
+    assert calls == [ids]  # never retried one by one: the stage said which entries failed
+    assert await pending(redis, prefix) == {ids[2]: 1, ids[3]: 1}
+    [record] = await dead_letters(redis, prefix)
+    assert record["entry_id"].decode() == ids[1]
+    assert record["error"] == b"poison: PoisonMessage: no main text"
+    errors = await redis.hgetall(runner.failures)
+    assert errors == {
+        ids[2].encode(): b"transient: TransientError: site down",
+        ids[3].encode(): b"RuntimeError: bug",
+    }
+
+
+async def test_a_stage_sees_how_often_each_entry_was_delivered(redis: Redis, prefix: str) -> None:
+    recorder, _article, _entry_id = await failing_entry(redis, prefix)
+    seen: list[int] = []
+
+    async def process(items: Sequence[Item[RawArticle]]) -> None:
+        seen.extend(i.deliveries for i in items)
+        await recorder(items)
+
+    runner = make_runner(redis, prefix, process, max_deliveries=5)
+    await runner.handle(await read(redis, prefix))
+    await reclaim_once(runner, min_idle_ms=0, count=10)
+    await reclaim_once(runner, min_idle_ms=0, count=10)
+
+    assert seen == [1, 2, 3]
