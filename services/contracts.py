@@ -16,9 +16,11 @@ SCHEMA_VERSION = 1
 
 RAW_EVENT = "article.raw"
 ENRICHED_EVENT = "article.enriched"
+PAGE_EVENT = "page.requested"
 
 ENRICH_GROUP = "enrich"
 STORE_GROUP = "store"
+FETCH_GROUP = "fetch"
 
 EntityType = Literal["PERSON", "ORG", "LOCATION", "MISC"]
 
@@ -31,6 +33,11 @@ def raw_stream(prefix: str) -> str:
 def enriched_stream(prefix: str) -> str:
     """Name the stream of enriched articles."""
     return f"{prefix}:enriched"
+
+
+def fetch_stream(prefix: str) -> str:
+    """Name the stream of pages to fetch and publish as articles."""
+    return f"{prefix}:fetch"
 
 
 def dead_stream(prefix: str) -> str:
@@ -246,6 +253,21 @@ class EnrichedArticle(RawArticle):
     enriched_at: UtcTime
 
 
+class PageRequest(BaseModel):
+    """A page to fetch, on ``<prefix>:fetch``: posted as a bare URL, or the page of a feed item.
+
+    The article it becomes carries ``id`` whatever the page's own canonical link says. ``item`` is the
+    feed item's article (its source, tags and language already the feed's): the page's fields win, the
+    item's fill in what the page lacks, and it is published as it is when the page cannot be had.
+    """
+
+    id: str = Field(description="the article id: of the canonical form of url")
+    url: str = Field(max_length=MAX_URL, description="the page to fetch, absolute, as given")
+    requested_at: UtcTime
+    feed_id: str | None = Field(default=None, description="the feed whose item this page is")
+    item: ArticleIn | None = Field(default=None, description="the feed item's article")
+
+
 @dataclass(frozen=True)
 class Stage:
     """A consuming stage of the pipeline: what it reads, as which group, and what it writes.
@@ -275,7 +297,17 @@ ENRICH = Stage(
 )
 _STORES = "writes every article to the database, acknowledging after the commit"
 STORE = Stage("store", STORE_GROUP, enriched_stream, EnrichedArticle, _STORES)
-STAGES = {stage.name: stage for stage in (ENRICH, STORE)}
+# The fetch stage publishes through ingest's publisher (its de-duplication window) to <prefix>:raw,
+# which ingest already describes as its own output.
+FETCH = Stage(
+    name="fetch",
+    group=FETCH_GROUP,
+    reads=fetch_stream,
+    model=PageRequest,
+    does="fetches each page, extracts its article and publishes it to <prefix>:raw under the id it was "
+    "announced with, acknowledging after it published; a page that cannot be had is dead-lettered",
+)
+STAGES = {stage.name: stage for stage in (ENRICH, STORE, FETCH)}
 
 
 def stage_input(prefix: str, stage: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from services.contracts import ENRICHED_EVENT, RAW_EVENT, EnrichedArticle, RawArticle
+from services.contracts import ENRICHED_EVENT, PAGE_EVENT, RAW_EVENT, EnrichedArticle, RawArticle
 from services.store.app import create_app
 from services.store.settings import StoreSettings
 from services.tools.asyncapi import asyncapi_document, render_asyncapi_yaml
@@ -48,6 +48,8 @@ def test_every_stream_its_producers_and_groups_are_described() -> None:
         ("receive", "news:raw", "enrich", "RawArticle"),
         ("send", "news:enriched", None, "EnrichedArticle"),
         ("receive", "news:enriched", "store", "EnrichedArticle"),
+        ("send", "news:fetch", None, "PageRequest"),
+        ("receive", "news:fetch", "fetch", "PageRequest"),
         ("send", "news:dead", None, "DeadLetter"),
     }
     assert all(channel.get("description") for channel in doc["channels"].values())
@@ -69,13 +71,18 @@ def test_article_messages_carry_the_envelope_headers() -> None:
         for m in messages
         if "headers" in m
     }
-    assert events == {"RawArticle": RAW_EVENT, "EnrichedArticle": ENRICHED_EVENT}
+    assert events == {"RawArticle": RAW_EVENT, "EnrichedArticle": ENRICHED_EVENT, "PageRequest": PAGE_EVENT}
 
 
 def test_the_prefix_names_the_streams_and_credentials_stay_out() -> None:
     text = render_asyncapi_yaml("acme", "redis://reader:s3cret@redis.internal:6380/2?password=hunter2")
     doc = yaml.safe_load(text)
-    assert {c["address"] for c in doc["channels"].values()} == {"acme:raw", "acme:enriched", "acme:dead"}
+    assert {c["address"] for c in doc["channels"].values()} == {
+        "acme:raw",
+        "acme:enriched",
+        "acme:fetch",
+        "acme:dead",
+    }
     assert "news:" not in text
     assert "s3cret" not in text and "hunter2" not in text
     assert doc["servers"]["development"]["host"] == "redis.internal:6380"

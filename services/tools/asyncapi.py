@@ -17,11 +17,14 @@ from pydantic import BaseModel
 
 from services.contracts import (
     ENRICHED_EVENT,
+    PAGE_EVENT,
     RAW_EVENT,
     SCHEMA_VERSION,
     STAGES,
+    PageRequest,
     RawArticle,
     dead_stream,
+    fetch_stream,
     raw_stream,
 )
 from services.runtime.deadletter import DeadLetter
@@ -31,7 +34,8 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 _CONSUMER = "<hostname>-<pid>"
 
 DESCRIPTION = (
-    "The Redis Streams of Wirestream. Each entry of `<prefix>:raw` and `<prefix>:enriched` has one field, "
+    "The Redis Streams of Wirestream. Each entry of `<prefix>:raw`, `<prefix>:enriched` and `<prefix>:fetch` "
+    "has one field, "
     '`__data__`, holding the JSON envelope `{"headers": {...}, "body": {...}}`: the headers are the message '
     f"headers below and the body is the payload (schema version {SCHEMA_VERSION}). Delivery is at least "
     "once: consumers are idempotent by article `id`. Entries of `<prefix>:dead` are plain field maps. "
@@ -47,7 +51,14 @@ def build_broker(prefix: str = DEFAULT_PREFIX, redis_url: str = DEFAULT_REDIS_UR
     raw = raw_stream(prefix)
     broker.publisher(
         stream=StreamSub(raw), schema=RawArticle, title=raw,
-        description=f"Ingest appends every accepted article (event_type `{RAW_EVENT}`), once per id.",
+        description=f"Ingest appends every accepted article (event_type `{RAW_EVENT}`), once per id; so do "
+        "the feed poller and the fetch stage for the articles of feeds and pages.",
+    )  # fmt: skip
+    pages = fetch_stream(prefix)
+    broker.publisher(
+        stream=StreamSub(pages), schema=PageRequest, title=pages,
+        description=f"Ingest appends a page posted as a bare URL, and the feed poller the page of a feed "
+        f"item that holds only a summary (event_type `{PAGE_EVENT}`), once per article id.",
     )  # fmt: skip
     for stage in STAGES.values():
         stream = stage.reads(prefix)
@@ -116,7 +127,7 @@ def _document(prefix: str, redis_url: str) -> bytes:
             if key in section:
                 section[key] = dict(sorted(section[key].items()))
     # FastStream has no place for the envelope's headers; the messages of an article stream get them here.
-    events = {"RawArticle": RAW_EVENT, "EnrichedArticle": ENRICHED_EVENT}
+    events = {"RawArticle": RAW_EVENT, "EnrichedArticle": ENRICHED_EVENT, "PageRequest": PAGE_EVENT}
     for message in doc.get("components", {}).get("messages", {}).values():
         schema = str(message.get("payload", {}).get("$ref", "")).rpartition("/")[2]
         if schema in events:

@@ -92,7 +92,9 @@ def _with_redis(action: Callable[[Redis, CommonSettings], Awaitable[T]]) -> T:
 
 @dead.command("list")
 def dead_list(
-    stage: str | None = typer.Option(None, help="only entries that died in this stage (enrich, store)"),
+    stage: str | None = typer.Option(
+        None, help="only entries that died in this stage (enrich, store, fetch)"
+    ),
     limit: int = typer.Option(20, min=1, max=1000),
 ) -> None:
     """List dead entries, newest first."""
