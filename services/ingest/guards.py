@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from services import metrics
 from services.contracts import ENRICH_GROUP, STORE_GROUP, enriched_stream, raw_stream
 from services.errors import Unavailable
-from services.ingest.settings import IngestSettings
+from services.ingest.settings import PublishSettings
 from services.runtime.groups import Protected, StreamState, stream_state
 
 # A token bucket per client in one hash: refill by elapsed time, take one token if there is one.
@@ -62,7 +62,7 @@ class Backpressure:
     Figures are read at most every ``refresh_s``; articles accepted since count as not yet read.
     """
 
-    def __init__(self, redis: Redis, settings: IngestSettings, refresh_s: float = 0.2) -> None:
+    def __init__(self, redis: Redis, settings: PublishSettings, refresh_s: float = 0.2) -> None:
         prefix = settings.stream_prefix
         self.redis, self.refresh_s = redis, refresh_s
         self.raw, self.enriched = raw_stream(prefix), enriched_stream(prefix)

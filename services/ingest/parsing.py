@@ -11,10 +11,17 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from services.contracts import ArticleIn, RawArticle, utc_offset
+from services.contracts import MAX_URL, ArticleIn, RawArticle, utc_offset
 from services.errors import BadRequest, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 from services.ingest.identity import article_id
-from services.ingest.normalize import clean_characters, clean_fields, unicode_fields
+from services.ingest.normalize import (
+    clean_characters,
+    clean_fields,
+    clean_url,
+    unicode_fields,
+    unicode_text,
+)
+from services.ingest.pages.fields import web_url
 from services.ingest.seedformat import parse_plain_text
 
 JSON_TYPES = frozenset({"application/json"})
@@ -184,6 +191,30 @@ def article_from_body(raw: bytes, content_type: str | None) -> ArticleIn:
     raise UnsupportedMediaType(
         f"unsupported Content-Type {kind or '(none)'!r}: send application/json or text/plain"
     )
+
+
+def bare_url(fields: Any) -> str | None:
+    """The URL of a page posted alone, ``{"url": ...}`` with no other field, cleaned; None for anything
+    else. Raises Unprocessable naming ``url`` when it is not an absolute http(s) URL."""
+    if not isinstance(fields, dict) or set(fields) != {"url"}:
+        return None
+    given = fields["url"]
+    url = clean_url(unicode_text(given)) if isinstance(given, str) else ""
+    if not url or len(url) > MAX_URL or web_url(url, base="") != url:
+        problem = "must be an absolute http or https URL" if len(url) <= MAX_URL else "is too long"
+        detail = {"loc": ["body", "url"], "msg": f"url: {problem} (a page to fetch)", "type": "value_error"}
+        raise Unprocessable([detail])
+    return url
+
+
+def post_from_body(raw: bytes, content_type: str | None) -> ArticleIn | str:
+    """One posted article, or the URL of a page posted alone (JSON ``{"url": ...}``) to fetch."""
+    kind = media_type(content_type)
+    if kind in JSON_TYPES or kind.endswith("+json"):
+        fields = load_json(_json_text(raw, content_type))
+        url = bare_url(fields)
+        return article_from_fields(fields) if url is None else url
+    return article_from_body(raw, content_type)
 
 
 def batch_items(raw: bytes, content_type: str | None, limit: int) -> list[Any]:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from redis.asyncio import Redis
 
-from services.contracts import RAW_EVENT, RawArticle, raw_stream
+from services.contracts import RAW_EVENT, PageRequest, RawArticle, raw_stream
 from services.errors import Unavailable
 from services.ingest.dedup import DEFAULT_BUCKETS, DEFAULT_WINDOW, DedupWindow
 from services.runtime import codec
@@ -27,6 +27,15 @@ PUBLISH_ONCE = """
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 or redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
   return false
 end
+local entry = redis.call('XADD', KEYS[3], '*', '__data__', ARGV[2])
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return entry
+"""
+
+# The same step for ids claimed before (a page queued for fetching claimed its article's id): append and
+# remember, without the check. Same KEYS and ARGV.
+PUBLISH_CLAIMED = """
 local entry = redis.call('XADD', KEYS[3], '*', '__data__', ARGV[2])
 redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
@@ -54,7 +63,9 @@ class Publisher:
     """Append raw articles to ``<prefix>:raw`` unless their id was published within the window.
 
     ``window`` and ``buckets`` shape the de-duplication window (services/ingest/dedup.py); ``clock``
-    gives Unix seconds; ``durability`` says what each publish waits for.
+    gives Unix seconds; ``durability`` says what each publish waits for. ``stream`` and ``event_type``
+    name another stream of the prefix written the same way: pages to fetch, each claiming the id of
+    the article it becomes.
     """
 
     def __init__(
@@ -66,32 +77,38 @@ class Publisher:
         buckets: int = DEFAULT_BUCKETS,
         clock: Callable[[], float] = time.time,
         durability: Durability = Durability(),
+        stream: Callable[[str], str] = raw_stream,
+        event_type: str = RAW_EVENT,
     ) -> None:
         self.redis = redis
-        self.stream = raw_stream(prefix)
+        self.stream = stream(prefix)
+        self.event_type = event_type
         self.dedup = DedupWindow(prefix, window, buckets)
         self.clock = clock
         self.durability = durability
 
-    async def publish(self, articles: Sequence[RawArticle]) -> list[Outcome]:
+    async def publish(
+        self, articles: Sequence[RawArticle | PageRequest], *, claimed: bool = False
+    ) -> list[Outcome]:
         """Publish the articles through one pipeline; say for each whether it was new.
 
-        Raises Unavailable (503) when the writes did not reach what ``durability`` asks for in time:
-        the articles may be published, and a re-post is then a duplicate. Redis errors propagate.
+        ``claimed``: the ids were claimed in the window when their pages were queued; publish them
+        without the check. Raises Unavailable (503) when the writes did not reach what ``durability``
+        asks for in time: the articles may be published, and a re-post is then a duplicate. Redis errors
+        propagate.
         """
         if not articles:
             return []
         now = self.clock()
         wanted = self.durability
+        script = PUBLISH_CLAIMED if claimed else PUBLISH_ONCE
         async with self.redis.pipeline(transaction=False) as pipe:
             for article in articles:
-                data = codec.encode(article, event_type=RAW_EVENT, correlation_id=article.id)
+                data = codec.encode(article, event_type=self.event_type, correlation_id=article.id)
                 slot = self.dedup.slot(article.id, now)
                 # EVAL, not EVALSHA: a cluster pipeline refuses EVALSHA, and Redis caches the script by
                 # its hash either way.
-                pipe.eval(
-                    PUBLISH_ONCE, 3, slot.current, slot.previous, self.stream, slot.member, data, slot.ttl
-                )
+                pipe.eval(script, 3, slot.current, slot.previous, self.stream, slot.member, data, slot.ttl)
             # Each wait runs on the connection that made the writes, and waits for its writes only.
             node = same_node(self.redis, self.stream)
             if wanted.aof_ms is not None:
@@ -109,6 +126,17 @@ class Publisher:
         if wanted.replicas:
             confirm_replicas(replicas, wanted.replicas, wanted.replicas_ms)
         return ["accepted" if r else "duplicate" for r in results]
+
+    async def forget(self, article_ids: Sequence[str]) -> None:
+        """Take ids out of the window, so that they are published again when next posted: the ids of
+        pages that were queued but will never become articles."""
+        now = self.clock()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for article_id in article_ids:
+                slot = self.dedup.slot(article_id, now)
+                pipe.srem(slot.current, slot.member)
+                pipe.srem(slot.previous, slot.member)
+            await pipe.execute()
 
 
 def _unconfirmed(what: str, setting: str, reason: str, retry_after: int) -> Unavailable:

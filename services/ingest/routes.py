@@ -11,10 +11,11 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from services import metrics
-from services.contracts import ArticleIn, raw_stream
+from services.contracts import MAX_URL, ArticleIn, PageRequest, RawArticle, raw_stream
 from services.errors import PayloadTooLarge, RequestError, TooManyRequests
 from services.ingest.guards import Backpressure, RateLimiter
-from services.ingest.parsing import article_from_body, article_from_fields, batch_items, to_raw
+from services.ingest.pages.queue import page_queue, page_request
+from services.ingest.parsing import article_from_fields, batch_items, post_from_body, to_raw
 from services.ingest.publisher import Publisher
 from services.ingest.settings import IngestSettings
 from services.runtime.connection import Once, on_keyspace, open_redis
@@ -30,6 +31,7 @@ class Ingest:
     settings: IngestSettings
     redis: Redis
     publisher: Publisher
+    pages: Publisher
     limiter: RateLimiter
     backpressure: Backpressure
     retention: Retention
@@ -53,6 +55,7 @@ class Ingest:
                 buckets=settings.dedup_buckets,
                 durability=settings.durability,
             ),
+            pages=page_queue(redis, settings),
             limiter=RateLimiter(redis, prefix, settings.rate_limit_per_s, settings.rate_limit_burst),
             backpressure=Backpressure(redis, settings),
             retention=Retention(
@@ -98,13 +101,22 @@ class BatchResult(BaseModel):
     rejected: int
 
 
+# A page to fetch: its URL alone.
+_PAGE = {
+    "title": "Page",
+    "description": "A page to fetch: its main text becomes the article (answered at once, fetched later)",
+    "type": "object",
+    "properties": {"url": {"type": "string", "minLength": 1, "maxLength": MAX_URL, "pattern": "^https?://"}},
+    "required": ["url"],
+    "additionalProperties": False,
+}
 # A title line and some body after it: the least a plain-text article needs.
 PLAIN_TEXT_PATTERN = r"\S[^\n]*\n\s*\S"
 _ARTICLE_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": ArticleIn.model_json_schema()},
+            "application/json": {"schema": {"anyOf": [ArticleIn.model_json_schema(), _PAGE]}},
             "text/plain": {
                 "schema": {"type": "string", "pattern": PLAIN_TEXT_PATTERN},
                 "example": "Harbour reopens after storm\nThe harbour reopened on Monday.",
@@ -198,14 +210,20 @@ def ingest_router(settings: IngestSettings) -> APIRouter:
 
 
 async def post_article(request: Request, ingest: Deps) -> Any:
-    """Accept one article as JSON or as plain text in the seed layout."""
+    """Accept one article as JSON or as plain text in the seed layout, or a page to fetch (JSON with
+    ``url`` alone), answered with the id its article will carry."""
     raw = await read_body(request, ingest.settings.max_body_bytes)
-    article = to_raw(article_from_body(raw, request.headers.get("content-type")))
+    posted = post_from_body(raw, request.headers.get("content-type"))
     await ingest.backpressure.check(1)
-    [outcome] = await ingest.publisher.publish([article])
+    if isinstance(posted, str):
+        entry: RawArticle | PageRequest = page_request(posted)
+        [outcome] = await ingest.pages.publish([entry])
+    else:
+        entry = to_raw(posted)
+        [outcome] = await ingest.publisher.publish([entry])
     metrics.INGESTED.labels(status=outcome).inc()
     return JSONResponse(
-        {"id": article.id, "status": outcome}, status_code=202 if outcome == "accepted" else 200
+        {"id": entry.id, "status": outcome}, status_code=202 if outcome == "accepted" else 200
     )
 
 

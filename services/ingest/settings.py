@@ -11,18 +11,10 @@ from services.ingest.publisher import Durability
 from services.settings import CommonSettings, Duration
 
 
-class IngestSettings(CommonSettings):
-    """HTTP front door: port and request limits."""
+class PublishSettings(CommonSettings):
+    """How articles are published to the raw stream, by ingest and by the feeds process alike: the
+    de-duplication window, what a publish waits for, and when the pipeline is too far behind."""
 
-    ingest_port: int = Field(default=8001, ge=0, le=65535)
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="largest request body accepted")
-    max_batch_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="largest batch body accepted")
-    max_batch_items: int = Field(default=1000, ge=1, description="largest batch accepted")
-    ingest_api_keys: str = Field(
-        default="", description="comma-separated keys required on writes; empty = open"
-    )
-    rate_limit_per_s: float = Field(default=0.0, ge=0, description="requests per second per client; 0 = off")
-    rate_limit_burst: int = Field(default=20, ge=1, description="requests a client may burst above the rate")
     max_raw_lag: int | None = Field(
         default=None,
         ge=0,
@@ -87,10 +79,24 @@ class IngestSettings(CommonSettings):
         return self.max_raw_lag or self.stream_maxlen
 
     @model_validator(mode="after")
-    def _consistent(self) -> IngestSettings:
+    def _lag_within_cap(self) -> PublishSettings:
         if self.max_raw_lag is not None and self.max_raw_lag > self.stream_maxlen:
             raise ValueError(
                 f"MAX_RAW_LAG ({self.max_raw_lag}) is above STREAM_MAXLEN ({self.stream_maxlen}): the raw "
                 "stream would reach its cap first; make MAX_RAW_LAG at most STREAM_MAXLEN"
             )
         return self
+
+
+class IngestSettings(PublishSettings):
+    """HTTP front door: port and request limits."""
+
+    ingest_port: int = Field(default=8001, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="largest request body accepted")
+    max_batch_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="largest batch body accepted")
+    max_batch_items: int = Field(default=1000, ge=1, description="largest batch accepted")
+    ingest_api_keys: str = Field(
+        default="", description="comma-separated keys required on writes; empty = open"
+    )
+    rate_limit_per_s: float = Field(default=0.0, ge=0, description="requests per second per client; 0 = off")
+    rate_limit_burst: int = Field(default=20, ge=1, description="requests a client may burst above the rate")

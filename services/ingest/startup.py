@@ -6,10 +6,10 @@ from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from services.errors import ConfigurationError
-from services.ingest.settings import IngestSettings
+from services.ingest.settings import PublishSettings
 
 
-def check_wait_aof(settings: IngestSettings) -> None:
+def check_wait_aof(settings: PublishSettings) -> None:
     """With INGEST_WAIT_AOF on, make sure Redis can confirm fsyncs: it runs WAITAOF (Redis 7.2+) and
     keeps an append-only file. Raise ConfigurationError naming each problem, or saying that Redis did
     not answer; do nothing when INGEST_WAIT_AOF is off."""
