@@ -26,3 +26,13 @@ OVERRUN = Counter(
 )
 DEAD_EXPIRED = Counter("wirestream_dead_expired", "Dead letters removed after DEAD_RETENTION")
 PAUSED = Gauge("wirestream_paused", "1 while a stage waits for room in its output stream", ["stage"])
+FEED_POLLS = Counter(
+    "wirestream_feed_polls",
+    "Feed polls, by outcome: ok, not_modified, failed, disabled, deferred (backpressure)",
+    ["outcome"],
+)
+PAGES = Counter(
+    "wirestream_pages",
+    "Pages of the fetch stage, by outcome: published, fallback (the feed item alone), dead, retried",
+    ["outcome"],
+)

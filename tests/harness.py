@@ -2,8 +2,9 @@
 
 - ``wait_for`` polls a check with a deadline (``eventually`` is the same for an async check, on the
   test's own event loop); no test sleeps to synchronise.
-- ``Pipeline`` starts store, enrich and ingest as ``python -m services.<name>``, as docker-compose
-  does, on a prefix and a database of their own; ``running`` wraps it for a fixture.
+- ``Pipeline`` starts store, enrich and ingest (and the feeds process, ``ingest.feeds``) as
+  ``python -m services.<name>``, as docker-compose does, on a prefix and a database of their own;
+  ``running`` wraps it for a fixture.
 - ``in_process`` runs an app's lifespan and talks to it over ASGI, for a service's HTTP tests.
 """
 
@@ -160,9 +161,11 @@ class Pipeline:
         return f"http://127.0.0.1:{self.store_port}"
 
     def start(self, name: str, **extra: str) -> Service:
-        """Start a service and wait until it answers /healthz (enrich workers get a port of their own)."""
+        """Start a service and wait until it answers /healthz (enrich workers and feeds processes get a
+        port of their own)."""
         port = {"ingest": self.ingest_port, "store": self.store_port}.get(name) or free_port()
-        env = {**self.env, **({"ENRICH_PORT": str(port)} if name == "enrich" else {}), **extra}
+        own = {"enrich": "ENRICH_PORT", "ingest.feeds": "FEEDS_PORT"}
+        env = {**self.env, **({own[name]: str(port)} if name in own else {}), **extra}
         service = Service(name, env, self.workdir, log_name=f"{name}-{len(self.services)}")
         service.port = port
         self.services.append(service)

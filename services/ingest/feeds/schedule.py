@@ -108,7 +108,7 @@ class Poll:
     """What one poll of a feed found, as the poller reports it."""
 
     status: int | None  # the HTTP status; None when no answer came (timeout, network, refused)
-    error: str | None = None
+    error: str | None = None  # why it failed; on a success, what was wrong with the feed (malformed)
     retry_after: float | None = None  # seconds, as services.fetch.RetryLater carries it
     items_seen: int = 0
     items_published: int = 0
@@ -157,8 +157,8 @@ def after_poll(status: FeedStatus, poll: Poll, *, interval_s: float, now: float,
         new.last_error, new.consecutive_failures = poll.error or "HTTP 410", status.consecutive_failures + 1
         new.next_poll_at = None
         return Plan(new, None)
-    if poll.succeeded:
-        new.consecutive_failures, new.last_error = 0, None
+    if poll.succeeded:  # a malformed feed read as far as it goes keeps what the parser said
+        new.consecutive_failures, new.last_error = 0, poll.error
         if poll.validator is not None:
             new.etag, new.last_modified = poll.validator.etag, poll.validator.last_modified
         next_at = now + interval_s

@@ -7,9 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
+from services.contracts import STAGES
 from services.runtime import deadletter, ids
 from services.store.api.deps import State
 from services.web.auth import parse_keys, require_key
+
+_STAGE = f"^({'|'.join(STAGES)})$"
 
 
 class DeadPage(BaseModel):
@@ -34,7 +37,7 @@ def dead_router(write_keys: str) -> APIRouter:
     @router.get("", response_model=DeadPage, responses={400: {"description": "Bad cursor"}})
     async def list_dead(
         store: State,
-        stage: Annotated[str | None, Query(pattern="^(enrich|store)$")] = None,
+        stage: Annotated[str | None, Query(pattern=_STAGE)] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         cursor: Annotated[
             str | None, Query(pattern=ids.PATTERN, description="next_cursor of the last page")

@@ -195,6 +195,16 @@ def test_success_waits_the_interval_and_resets_failures() -> None:
     assert new.next_poll_at == datetime.fromtimestamp(T0 + 900, UTC)
 
 
+def test_a_malformed_feed_read_as_far_as_it_goes_succeeds_with_its_error() -> None:
+    before = FeedStatus(consecutive_failures=2, last_error="HTTP 503")
+    poll = Poll(200, error="not well-formed XML at line 9, column 3: mismatched tag", items_seen=2)
+
+    plan = after_poll(before, poll, interval_s=900, now=T0, rand=0.5)
+
+    assert plan.next_at == T0 + 900
+    assert (plan.status.consecutive_failures, plan.status.last_error) == (0, poll.error)
+
+
 def test_not_modified_keeps_the_validator_and_a_permanent_redirect_is_recorded() -> None:
     before = FeedStatus(etag='"v1"', last_modified="Sun, 14 Jan 2024 07:00:00 GMT")
 
