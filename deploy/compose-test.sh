@@ -471,6 +471,7 @@ IDS=$RUNDIR/ids-single
 stack_up docker-compose.yml "$PROJECT"
 REDIS_CTR=$(compose ps -q redis)
 wait_for 120 "2 enrich replicas healthy" has_healthy enrich 2
+wait_for 120 "the feeds process healthy" has_healthy feeds 1
 "$DOCKER" ps --format '  {{.Names}}: {{.Status}}'
 
 phase seed-and-read
@@ -530,6 +531,7 @@ stack_up docker-compose.cluster.yml "$PROJECT-cluster"
 REDIS_CTR=$(compose ps -q redis-1)
 REDIS_CLI=(redis-cli -c) # follows MOVED to the node of each key
 wait_for 120 "2 enrich replicas healthy" has_healthy enrich 2
+wait_for 120 "the feeds process healthy" has_healthy feeds 1
 say "cluster: $(rcli CLUSTER INFO | grep -E 'cluster_(state|size|known_nodes)' | tr -d '\r' | paste -sd' ')"
 
 phase cluster-pipeline

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings
 from services import metrics
 from services.enrich.settings import EnrichSettings
 from services.fetch.settings import FetchSettings
+from services.ingest.feeds.settings import FeedsSettings
 from services.ingest.settings import IngestSettings
 from services.store.settings import StoreSettings
 from tests.harness import ROOT
@@ -23,8 +24,10 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "ingest": IngestSettings,
     "enrich": EnrichSettings,
     "store": StoreSettings,
+    "feeds": FeedsSettings,
 }
-PORT_VARS = {"ingest": "INGEST_PORT", "enrich": "ENRICH_PORT", "store": "STORE_PORT"}
+MODULES = {"feeds": "services.ingest.feeds"}  # else services.<name>
+PORT_VARS = {"ingest": "INGEST_PORT", "enrich": "ENRICH_PORT", "store": "STORE_PORT", "feeds": "FEEDS_PORT"}
 COMPOSE_FILES = ["docker-compose.yml", "docker-compose.cluster.yml"]
 CLUSTER_NODES = [f"redis-{n}" for n in range(1, 7)]
 SAME_IN_BOTH_DEPLOYMENTS = ("build", "image", "command", "healthcheck", "ports", "deploy", "restart")
@@ -52,9 +55,9 @@ def deployment(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", SETTINGS)
 def test_service_command_is_a_real_entry_point(deployment: dict[str, Any], name: str) -> None:
-    command = deployment[name]["command"]
-    assert command == ["python", "-m", f"services.{name}"]
-    assert importlib.util.find_spec(f"services.{name}.__main__") is not None
+    module = MODULES.get(name, f"services.{name}")
+    assert deployment[name]["command"] == ["python", "-m", module]
+    assert importlib.util.find_spec(f"{module}.__main__") is not None
 
 
 @pytest.mark.parametrize("name", SETTINGS)
@@ -86,6 +89,8 @@ def test_dependencies_wait_for_healthy_backends(compose: dict[str, Any]) -> None
     assert compose["enrich"]["deploy"]["replicas"] == 2
     assert "--appendonly" in compose["redis"]["command"]
     assert compose["store"]["environment"]["DATABASE_URL"].startswith("postgresql")
+    # Feeds and pages on the deployment's own network are not fetched.
+    assert "FETCH_ALLOW_PRIVATE" not in compose["feeds"]["environment"]
 
 
 def test_model_is_pinned_by_hash() -> None:
@@ -98,7 +103,7 @@ def test_model_is_pinned_by_hash() -> None:
 
 def test_readme_documents_every_setting() -> None:
     readme = (ROOT / "README.md").read_text()
-    models = [*SETTINGS.values(), FetchSettings]  # fetching is configured by the services that fetch
+    models = [*SETTINGS.values(), FetchSettings]
     missing = {f.upper() for s in models for f in s.model_fields if f"`{f.upper()}`" not in readme}
     assert not missing, f"README does not document {sorted(missing)}"
 

@@ -1,4 +1,5 @@
-"""Run the whole pipeline in the foreground for development: Redis if needed, three services, the seeds."""
+"""Run the whole pipeline in the foreground for development: Redis if needed, the three services and the
+feeds process, the seeds."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ import httpx
 from services.tools.local import redis_answers, start_redis
 
 SERVICES = ("store", "enrich", "ingest")
+# The feeds process may fetch from this machine and its network, so that a publisher served on 127.0.0.1
+# can be read. It polls nothing until a feed is added.
+FEEDS_ENV = {"FETCH_ALLOW_PRIVATE": "true"}
 
 
 def _pump(name: str, stream: object) -> None:
@@ -24,20 +28,27 @@ def _pump(name: str, stream: object) -> None:
         sys.stdout.flush()
 
 
+def start(name: str, module: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start ``python -m module``, as docker-compose does, its output prefixed with ``name``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    threading.Thread(target=_pump, args=(name, proc.stdout), daemon=True).start()
+    return proc
+
+
 def start_services(env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
-    """Start each service with the same command docker-compose uses, prefixing its output."""
-    procs = []
-    for name in SERVICES:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", f"services.{name}"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        threading.Thread(target=_pump, args=(name, proc.stdout), daemon=True).start()
-        procs.append(proc)
-    return procs
+    """Start store, enrich and ingest with the same commands docker-compose uses, prefixing their output."""
+    return [start(name, f"services.{name}", env) for name in SERVICES]
+
+
+def start_feeds(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start the feeds process (poller and page fetcher), allowed to fetch from private addresses."""
+    return start("feeds", "services.ingest.feeds", {**env, **FEEDS_ENV})
 
 
 def wait_healthy(urls: Sequence[str], procs: Sequence[subprocess.Popen[bytes]], timeout: float = 180) -> None:
@@ -99,7 +110,7 @@ def run(root: Path) -> None:
         if not redis_answers(env["REDIS_URL"]):
             print(f"  stack | no Redis at {env['REDIS_URL']}: starting redis-server", flush=True)
             redis_proc.append(start_redis(env["REDIS_URL"], root / "var" / "redis"))
-        services = start_services(env)
+        services = [*start_services(env), start_feeds(env)]
         wait_healthy([store_url, ingest_url], services)
         post_seeds(ingest_url, root / "seeds")
         print(

@@ -1,6 +1,7 @@
 """Start the feeds process: ``python -m services.ingest.feeds``."""
 
 import asyncio
+import logging
 import signal
 import sys
 
@@ -25,6 +26,7 @@ async def run_headless(settings: FeedsSettings) -> None:
 
 settings = load(FeedsSettings, "feeds")
 logs.configure(settings.log_level, "feeds")
+logging.getLogger("httpx").setLevel(logging.WARNING)  # each poll logs one line of its own, not each request
 try:
     check_wait_aof(settings)
 except ConfigurationError as exc:
