@@ -82,8 +82,13 @@ def serving(publisher: Publisher) -> Iterator[Publisher]:
             if reply.status != 304:
                 self.wfile.write(data)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass  # a poller stopped mid-request resets its connection; nothing to report
+
+    server = Server(("127.0.0.1", 0), Handler)
     publisher.base = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
