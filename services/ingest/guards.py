@@ -8,7 +8,14 @@ import time
 from redis.asyncio import Redis
 
 from services import metrics
-from services.contracts import ENRICH_GROUP, STORE_GROUP, enriched_stream, raw_stream
+from services.contracts import (
+    ENRICH_GROUP,
+    FETCH_GROUP,
+    STORE_GROUP,
+    enriched_stream,
+    fetch_stream,
+    raw_stream,
+)
 from services.errors import Unavailable
 from services.ingest.settings import PublishSettings
 from services.runtime.groups import Protected, StreamState, stream_state
@@ -57,7 +64,10 @@ class Backpressure:
     - a protected reader of ``<prefix>:enriched`` (the store, a PROTECTED_GROUPS group) has not
       acknowledged 90% of STREAM_MAXLEN entries: enrich is about to pause for it;
     - a protected reader of ``<prefix>:raw`` (enrich) has not acknowledged ``raw_limit`` entries;
-    - ``<prefix>:raw`` would pass STREAM_MAXLEN.
+    - ``<prefix>:raw`` would pass STREAM_MAXLEN;
+
+    and, for pages to fetch (``check_pages``), when the fetch stage (or a protected reader of
+    ``<prefix>:fetch``) has STREAM_MAXLEN pages not yet acknowledged.
 
     Figures are read at most every ``refresh_s``; articles accepted since count as not yet read.
     """
@@ -65,13 +75,20 @@ class Backpressure:
     def __init__(self, redis: Redis, settings: PublishSettings, refresh_s: float = 0.2) -> None:
         prefix = settings.stream_prefix
         self.redis, self.refresh_s = redis, refresh_s
-        self.raw, self.enriched = raw_stream(prefix), enriched_stream(prefix)
+        self.raw, self.enriched, self.pages = (
+            raw_stream(prefix),
+            enriched_stream(prefix),
+            fetch_stream(prefix),
+        )
         self.readers = {
-            stream: Protected.of(prefix, stream, settings.protected) for stream in (self.raw, self.enriched)
+            stream: Protected.of(prefix, stream, settings.protected)
+            for stream in (self.raw, self.enriched, self.pages)
         }
         self.raw_limit, self.cap = settings.raw_lag_limit, settings.stream_maxlen
         self._states: dict[str, StreamState | None] = {}
         self._read_at, self._since = -math.inf, 0
+        self._pages_state: StreamState | None = None
+        self._pages_read_at, self._pages_since = -math.inf, 0
 
     async def check(self, articles: int) -> None:
         """Raise Unavailable when ``articles`` more would overload the pipeline; else count them in."""
@@ -89,6 +106,22 @@ class Backpressure:
             metrics.THROTTLED.labels(reason="raw_at_cap").inc()
             raise Unavailable(f"{self.raw} is at its cap of {self.cap} entries; retry later")
         self._since += articles
+
+    async def check_pages(self, pages: int) -> None:
+        """Raise Unavailable when ``pages`` more pages to fetch would put the queue past its cap; else
+        count them in."""
+        if time.monotonic() - self._pages_read_at >= self.refresh_s:
+            self._pages_state = await stream_state(self.redis, self.pages)
+            self._pages_read_at, self._pages_since = time.monotonic(), 0
+        state = self._pages_state
+        group, behind = (None, 0) if state is None else state.behind(self.readers[self.pages])
+        if behind + self._pages_since + pages > self.cap:
+            metrics.THROTTLED.labels(reason=f"behind_{group}").inc()
+            who = "page fetching" if group == FETCH_GROUP else f"consumer group {group!r}"
+            raise Unavailable(
+                f"{who} is {behind + self._pages_since} pages behind (not yet fetched); retry later"
+            )
+        self._pages_since += pages
 
     def _behind(self, stream: str) -> tuple[str | None, int]:
         state = self._states.get(stream)

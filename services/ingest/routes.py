@@ -216,6 +216,7 @@ async def post_article(request: Request, ingest: Deps) -> Any:
     posted = post_from_body(raw, request.headers.get("content-type"))
     await ingest.backpressure.check(1)
     if isinstance(posted, str):
+        await ingest.backpressure.check_pages(1)
         entry: RawArticle | PageRequest = page_request(posted)
         [outcome] = await ingest.pages.publish([entry])
     else:

@@ -6,7 +6,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from services.contracts import ENRICH_GROUP, STORE_GROUP, enriched_stream, raw_stream
+from services.contracts import ENRICH_GROUP, STORE_GROUP, enriched_stream, fetch_stream, raw_stream
 from services.errors import Unavailable
 from services.ingest.guards import Backpressure, RateLimiter
 from services.ingest.settings import IngestSettings
@@ -194,3 +194,20 @@ async def test_redis_down_answers_503_and_publishes_nothing(prefix: str) -> None
     assert answer.status_code == 503
     assert "Redis is unavailable" in answer.json()["detail"]
     assert answer.headers["Retry-After"] == "5"
+
+
+async def test_pages_are_refused_while_page_fetching_has_the_cap_not_yet_fetched(
+    redis: Redis, prefix: str
+) -> None:
+    pages = fetch_stream(prefix)
+    async with redis.pipeline(transaction=False) as pipe:
+        for i in range(999):  # no feeds process has read any of them yet (no group: all of it waits)
+            pipe.xadd(pages, {"n": str(i)})
+        await pipe.execute()
+    settings = IngestSettings(stream_prefix=prefix, stream_maxlen=1000)
+    pressure = Backpressure(redis, settings, refresh_s=0)
+
+    await pressure.check_pages(1)  # the last place in the queue
+    with pytest.raises(Unavailable, match="page fetching is 999 pages behind"):
+        await pressure.check_pages(2)
+    assert await _refused(pressure) is None  # articles with a text of their own are not held back

@@ -168,6 +168,8 @@ class Poller:
         out = outgoing(feed, parsed, now=datetime.now(UTC))
         if len(out):
             await self.backpressure.check(len(out))
+        if out.pages:
+            await self.backpressure.check_pages(len(out.pages))
         published = await self.publisher.publish([to_raw(a) for a in out.articles])
         queued = await self.pages.publish(out.pages)
         return Poll(
