@@ -142,7 +142,8 @@ class Publisher:
 def _unconfirmed(what: str, setting: str, reason: str, retry_after: int) -> Unavailable:
     return Unavailable(
         f"the write did not reach {what} ({setting}): {reason}; the article may be published all the "
-        "same: post it again (a published one is answered as a duplicate)",
+        f"same: post it again once {what} can confirm writes (a published one is then answered as a "
+        "duplicate)",
         retry_after=retry_after,
     )
 
