@@ -116,4 +116,5 @@ class PublicAddresses:
         found = classify(address)
         if found is None or (found[1] and self.allow_private):
             return None
-        return found[0]
+        why, internal = found
+        return f"{why}; FETCH_ALLOW_PRIVATE=true allows it" if internal else why
