@@ -35,6 +35,7 @@ import multiprocessing as mp
 import os
 import platform
 import random
+import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -780,8 +781,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
         finally:
             db.close()
-            stack.stop()
-            r["keys_deleted"] = stack.drop_keys(redis)
+            try:
+                stack.stop()
+            finally:
+                r["keys_deleted"] = stack.drop_keys(redis)
         _say("the Redis cost of an article, on a private redis-server")
         with others.phase("Redis cost"):
             costs, version = stream_costs(Path(tmp), raw_articles(texts, args.ops_articles, run_id), enriched)
@@ -913,6 +916,10 @@ def report(r: dict[str, Any]) -> None:
         print(f"     and beyond the six: {step}: {secs / n * 1e6:.1f} us")
 
 
+def _stopped(signum: int, _frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}")
+
+
 def main() -> None:
     """Run every measurement in one go and print the figures beside their baselines."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -929,6 +936,8 @@ def main() -> None:
     args = ap.parse_args()
     if sorted(set(args.workers)) != args.workers:
         ap.error("--workers must be increasing, e.g. 1 2")
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # stop the services and delete the keys on the way out
+        signal.signal(sig, _stopped)
     results = run(args)
     report(results)
     if args.json:
