@@ -629,9 +629,10 @@ def redis_at(url: str, workdir: Path) -> Iterator[Redis]:
 class Others:
     """The share of the machine's CPU that other processes took during each phase of the run.
 
-    All busy CPU time (user, nice, system in /proc/stat) less this process tree's (this process, the
-    services and Redis servers it started, its workers) and the shared Redis server's (INFO; it serves this
-    run). Linux only: elsewhere nothing is recorded. Kernel threads count as others: about 1-2%.
+    All busy CPU time (user, nice, system, irq, softirq in /proc/stat) less this process tree's (this
+    process, the services and Redis servers it started, its workers) and the shared Redis server's (INFO;
+    it serves this run). Linux only: elsewhere nothing is recorded. Kernel threads count as others: about
+    1%; a share a little below zero is the two clocks' rounding.
     """
 
     def __init__(self, redis: Redis) -> None:
@@ -641,7 +642,8 @@ class Others:
     def _reading(self) -> float | None:
         try:
             head = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-            busy = sum(int(v) for v in head[1:4]) / TICK
+            user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in head[1:8])
+            busy = (user + nice + system + irq + softirq) / TICK  # a process's stime includes its irqs
             info: Any = self.redis.info("cpu")
             redis_s = float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
         except (OSError, IndexError, ValueError):
